@@ -1,0 +1,145 @@
+# fastpath: build, test, demo and benchmark entry points.
+#
+#   make            build every tool into build/
+#   make check      install missing packages, build, lint, run all tests
+#   make demo       run every tool in a throw-away sandbox
+#   make bench      run every benchmark under bench/
+#   make install    install tools, man pages, completions, headers
+#
+# V=1 shows the commands.
+
+VERSION    := 0.1.0
+BUILD      := build
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+
+CC         ?= cc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+              -DFASTPATH_VERSION='"$(VERSION)"' \
+              -I$(BUILD) -Icommon -Ibpf -Iinclude
+LDLIBS     += -lbpf -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+              -Wall -Werror -I$(BUILD) -Ibpf -Icommon -Iinclude
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+TOOLS       := $(patsubst tools/%.c,%,$(wildcard tools/*.c))
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRCS))
+LIBCOMMON   := $(BUILD)/libfastpath.a
+UNIT_SRCS   := $(wildcard tests/unit/*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BINS        := $(addprefix $(BUILD)/,$(TOOLS))
+MANS        := $(wildcard man/*.[0-9])
+COMPLETIONS := $(wildcard completions/*)
+HEADERS     := $(wildcard include/*.h)
+
+.PHONY: all deps check unit lint-man demo bench install uninstall clean format
+.DELETE_ON_ERROR:
+
+all: $(BINS)
+
+# Per-tool build additions (extra libraries, helper programs) live in mk/*.mk
+# so tools can grow without editing this file. Each may add to EXTRA_BINS.
+EXTRA_BINS :=
+-include $(wildcard mk/*.mk)
+all: $(EXTRA_BINS)
+
+deps:
+	$(Q)scripts/deps
+
+$(BUILD) $(BUILD)/common $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+$(BUILD)/vmlinux.h: | $(BUILD)
+	$(Q)if [ ! -r $(VMLINUX_BTF) ]; then \
+		echo "fastpath: $(VMLINUX_BTF) is missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF=y is required)" >&2; \
+		exit 1; fi
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Every tool object depends on every skeleton: simple, and safe under -j.
+$(BUILD)/%.o: tools/%.c $(SKELS) $(wildcard common/*.h) $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# A tool may link extra objects (OBJS_name) and libraries (LDLIBS_name),
+# set in its mk/name.mk.
+.SECONDEXPANSION:
+$(BUILD)/%: $(BUILD)/%.o $$(OBJS_$$*) $(LIBCOMMON)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS_$*) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+unit: $(UNIT_BINS)
+
+lint-man:
+	$(Q)mandoc -T lint -W warning $(MANS)
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)tests/run
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)demo/run
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)for b in bench/*; do [ -f "$$b" ] && [ -x "$$b" ] || continue; \
+		echo "== $$b"; "$$b" || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/include/fastpath
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
+	$(if $(MANS),install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man8/)
+	$(if $(COMPLETIONS),install -m 0644 $(COMPLETIONS) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/)
+	$(if $(HEADERS),install -m 0644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/fastpath/)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/sbin/,$(TOOLS))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(notdir $(MANS)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/bash-completion/completions/,$(notdir $(COMPLETIONS)))
+	rm -rf $(DESTDIR)$(PREFIX)/include/fastpath
+
+format:
+	clang-format -i tools/*.c bpf/*.c bpf/*.h common/*.c common/*.h tests/unit/*.c include/*.h 2>/dev/null || true
+
+clean:
+	rm -rf $(BUILD)

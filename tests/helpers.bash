@@ -1,0 +1,75 @@
+# Shared BATS helpers. Each .bats file: `load helpers` at the top.
+#
+# Tests need root and change the machine. Every object a test file creates
+# gets a unique name from fp_name, and the file's teardown_file removes it,
+# also after a failure.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+FP_ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+FP_BUILD="$FP_ROOT/build"
+export FP_ROOT FP_BUILD
+export PATH="$FP_BUILD:$PATH"
+
+# fp_name PREFIX: a short name unique to this run (interface names must stay
+# under 16 bytes): PREFIX + 5 hex digits.
+fp_name() {
+	printf '%s%05x' "$1" $(((RANDOM << 5 ^ RANDOM ^ $$) & 0xfffff))
+}
+
+# Mount bpffs and tracefs when missing, as the tools themselves do.
+fp_mounts() {
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
+}
+
+# fp_loop_create FILE SIZE_MB: a loop device with direct I/O over a fresh
+# file; prints the device path.
+fp_loop_create() {
+	local file=$1 size_mb=$2
+	truncate -s "${size_mb}M" "$file"
+	losetup --find --show --direct-io=on "$file"
+}
+
+fp_loop_destroy() {
+	[ -n "${1:-}" ] && losetup -d "$1" 2>/dev/null || true
+}
+
+# fp_veth_pair NS_A NS_B IF_A IF_B ADDR_A ADDR_B: two namespaces joined by a
+# veth, each end up with an IPv4 /24 address. IPv6 addresses fd00::a/b are
+# added too (nodad so they are usable at once).
+fp_veth_pair() {
+	local nsa=$1 nsb=$2 ifa=$3 ifb=$4 addra=$5 addrb=$6
+	ip netns add "$nsa"
+	ip netns add "$nsb"
+	ip link add "$ifa" netns "$nsa" type veth peer name "$ifb" netns "$nsb"
+	ip -n "$nsa" addr add "$addra/24" dev "$ifa"
+	ip -n "$nsb" addr add "$addrb/24" dev "$ifb"
+	ip -n "$nsa" -6 addr add fd00::a/64 dev "$ifa" nodad
+	ip -n "$nsb" -6 addr add fd00::b/64 dev "$ifb" nodad
+	ip -n "$nsa" link set lo up
+	ip -n "$nsb" link set lo up
+	ip -n "$nsa" link set "$ifa" up
+	ip -n "$nsb" link set "$ifb" up
+}
+
+fp_netns_del() {
+	local ns
+	for ns in "$@"; do
+		[ -n "$ns" ] || continue
+		# Kill what still runs inside before the namespace goes.
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+# fp_wait_for CMD...: retry CMD for up to 5 s.
+fp_wait_for() {
+	local i
+	for i in $(seq 50); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}

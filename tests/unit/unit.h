@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A minimal TAP producer for C unit tests; tests/run counts its lines. */
+#ifndef FASTPATH_UNIT_H
+#define FASTPATH_UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int unit_number, unit_failures;
+
+#define UNIT_CHECK(cond, ...)                                        \
+	do {                                                         \
+		unit_number++;                                       \
+		if (cond) {                                          \
+			printf("ok %d - ", unit_number);             \
+		} else {                                             \
+			unit_failures++;                             \
+			printf("not ok %d - ", unit_number);         \
+		}                                                    \
+		printf(__VA_ARGS__);                                 \
+		printf("\n");                                        \
+		if (!(cond))                                         \
+			printf("#   failed: %s (%s:%d)\n", #cond,       \
+			       __FILE__, __LINE__);                  \
+	} while (0)
+
+#define UNIT_STREQ(a, b, ...) UNIT_CHECK(strcmp((a), (b)) == 0, __VA_ARGS__)
+
+static inline int unit_done(void)
+{
+	return unit_failures ? 1 : 0;
+}
+
+#endif
