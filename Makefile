@@ -9,7 +9,7 @@
 # V=1 shows the commands.
 
 VERSION    := 0.1.0
-BUILD      := build
+BUILD      ?= build
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
@@ -89,14 +89,14 @@ $(LIBCOMMON): $(COMMON_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# Every tool object depends on every skeleton: simple, and safe under -j.
-$(BUILD)/%.o: tools/%.c $(SKELS) $(wildcard common/*.h) $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)
+# A tool's object needs its own skeleton (bpf/NAME.bpf.c) and any others it
+# names in SKELS_NAME; it may link extra objects (OBJS_NAME) and libraries
+# (LDLIBS_NAME). Set those in mk/NAME.mk.
+.SECONDEXPANSION:
+$(BUILD)/%.o: tools/%.c $$(if $$(wildcard bpf/$$*.bpf.c),$(BUILD)/$$*.skel.h) $$(SKELS_$$*) $(wildcard common/*.h) $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-# A tool may link extra objects (OBJS_name) and libraries (LDLIBS_name),
-# set in its mk/name.mk.
-.SECONDEXPANSION:
 $(BUILD)/%: $(BUILD)/%.o $$(OBJS_$$*) $(LIBCOMMON)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS_$*) $(LDLIBS)

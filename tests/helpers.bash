@@ -8,7 +8,7 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 FP_ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
-FP_BUILD="$FP_ROOT/build"
+FP_BUILD="${FP_BUILD:-$FP_ROOT/build}"
 export FP_ROOT FP_BUILD
 export PATH="$FP_BUILD:$PATH"
 
