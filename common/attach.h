@@ -17,16 +17,18 @@ int fp_xdp_mode_parse(const char *s, enum fp_xdp_mode *mode);
 const char *fp_xdp_mode_name(enum fp_xdp_mode mode);
 
 /*
- * Attaches `prog` to `ifindex` as a bpf_link (so it can be pinned and
- * survives the tool). Under FP_XDP_AUTO, falls back to generic mode with a
- * warning; *used says which mode took. Prints one clear line on failure
- * (e.g. "an XDP program is already attached to eth0") and returns NULL.
+ * Attaches `prog_fd` to `ifindex` as a kernel bpf_link and returns the
+ * link's fd: pin it (bpf_obj_pin) to keep XDP after the tool exits, close
+ * or unlink the pin to detach. (libbpf 1.1 cannot set the XDP mode on the
+ * links it makes, hence an fd.) Under FP_XDP_AUTO, falls back to generic
+ * mode with a warning; *used says which mode took. Prints one clear line on
+ * failure (e.g. "an XDP program is already attached to eth0") and returns
+ * a negative errno.
  */
-struct bpf_link *fp_xdp_attach(struct bpf_program *prog, unsigned int ifindex,
-			       const char *ifname, enum fp_xdp_mode mode,
-			       enum fp_xdp_mode *used);
-/* Is any XDP program attached to ifindex? */
-bool fp_xdp_attached(unsigned int ifindex);
+int fp_xdp_attach(int prog_fd, unsigned int ifindex, const char *ifname,
+		  enum fp_xdp_mode mode, enum fp_xdp_mode *used);
+/* Is any XDP program attached to ifindex? Its id in *prog_id if not NULL. */
+bool fp_xdp_attached(unsigned int ifindex, unsigned int *prog_id);
 
 /*
  * TC clsact: creates the clsact qdisc if missing and attaches `prog_fd` as
