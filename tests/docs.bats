@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# Help text, man page and completion must agree for every tool, and the
+# command line must follow the toolkit's exit-status conventions.
+
+load helpers
+
+tools() {
+	local t
+	for t in "$FP_ROOT"/tools/*.c; do
+		basename "$t" .c
+	done
+}
+
+# Long options a tool's --help lists, e.g. --interval.
+long_options() {
+	"$FP_BUILD/$1" --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u |
+		grep -vxE -- '--(help|usage|version)'
+}
+
+@test "every tool has a man page, a completion and a README section" {
+	local t missing=""
+	for t in $(tools); do
+		[ -f "$FP_ROOT/man/$t.8" ] || missing="$missing $t:man"
+		[ -f "$FP_ROOT/completions/$t" ] || missing="$missing $t:completion"
+		grep -q -- "$t" "$FP_ROOT/README.md" || missing="$missing $t:readme"
+	done
+	[ -z "$missing" ] || fail "missing:$missing"
+}
+
+@test "--help exits 0 and shows usage and examples" {
+	local t
+	for t in $(tools); do
+		run "$FP_BUILD/$t" --help
+		[ "$status" -eq 0 ] || fail "$t --help exited $status"
+		[[ "$output" == *"Usage:"* ]] || fail "$t --help has no usage line"
+		[[ "$output" == *"EXAMPLES"* ]] || fail "$t --help has no examples"
+	done
+}
+
+@test "-h is an alias of --help and -V prints the version" {
+	local t
+	for t in $(tools); do
+		run "$FP_BUILD/$t" -h
+		[ "$status" -eq 0 ] && [[ "$output" == *"Usage:"* ]] || fail "$t -h"
+		run "$FP_BUILD/$t" -V
+		[ "$status" -eq 0 ] && [[ "$output" == "$t (fastpath) "* ]] ||
+			fail "$t -V printed '$output'"
+	done
+}
+
+@test "an unknown option exits 64 with a usage hint" {
+	local t
+	for t in $(tools); do
+		run "$FP_BUILD/$t" --no-such-option
+		[ "$status" -eq 64 ] || fail "$t exited $status"
+		[[ "$output" == *"Usage:"* || "$output" == *"--help"* ]] ||
+			fail "$t: no usage hint in '$output'"
+	done
+}
+
+@test "every long option in --help is in the man page and the completion" {
+	local t o missing=""
+	for t in $(tools); do
+		for o in $(long_options "$t"); do
+			grep -qF -- "\\-\\-${o#--}" "$FP_ROOT/man/$t.8" ||
+				grep -qF -- "$o" "$FP_ROOT/man/$t.8" ||
+				missing="$missing $t:man:$o"
+			grep -qF -- "$o" "$FP_ROOT/completions/$t" ||
+				missing="$missing $t:completion:$o"
+		done
+	done
+	[ -z "$missing" ] || fail "not documented:$missing"
+}
+
+@test "man pages have the sections an SRE looks for" {
+	local t s missing=""
+	for t in $(tools); do
+		for s in NAME SYNOPSIS DESCRIPTION OPTIONS EXAMPLES "EXIT STATUS" FILES OVERHEAD "SEE ALSO"; do
+			grep -qE "^\.SH \"?$s\"?\$" "$FP_ROOT/man/$t.8" ||
+				missing="$missing $t:$s"
+		done
+	done
+	[ -z "$missing" ] || fail "missing sections:$missing"
+}
+
+@test "completions load in bash and register their tool" {
+	local t
+	for t in $(tools); do
+		run bash -c "source /usr/share/bash-completion/bash_completion 2>/dev/null; source '$FP_ROOT/completions/$t' && complete -p '$t'"
+		[ "$status" -eq 0 ] || fail "$t: completion does not register: $output"
+	done
+}
+
+@test "make install honours DESTDIR and PREFIX" {
+	local dest
+	dest=$(mktemp -d)
+	run make -C "$FP_ROOT" --no-print-directory install BUILD="$FP_BUILD" DESTDIR="$dest" PREFIX=/opt/fp
+	[ "$status" -eq 0 ] || { rm -rf "$dest"; fail "$output"; }
+	local t missing=""
+	for t in $(tools); do
+		[ -x "$dest/opt/fp/sbin/$t" ] || missing="$missing bin:$t"
+		[ -f "$dest/opt/fp/share/man/man8/$t.8" ] || missing="$missing man:$t"
+		[ -f "$dest/opt/fp/share/bash-completion/completions/$t" ] || missing="$missing completion:$t"
+	done
+	rm -rf "$dest"
+	[ -z "$missing" ] || fail "not installed:$missing"
+}
