@@ -38,10 +38,10 @@ int fp_report_loop(enum fp_loop_mode mode, fp_report_fn report, void *ctx)
 	fp_signals_install();
 
 	if (!fp_opts.interval) {
-		if (mode == FP_LOOP_ONCE_AT_EXIT) {
-			while (!fp_exiting)
-				pause();
-		}
+		/* Short naps, not pause(): a signal landing between the
+		 * check and the wait must not leave us asleep. */
+		while (mode == FP_LOOP_ONCE_AT_EXIT && !fp_exiting)
+			fp_sleep(0.2);
 		return report(ctx, true);
 	}
 
