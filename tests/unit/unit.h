@@ -10,16 +10,15 @@ static int unit_number, unit_failures;
 
 #define UNIT_CHECK(cond, ...)                                        \
 	do {                                                         \
+		int unit_ok_ = !!(cond); /* evaluated once */        \
 		unit_number++;                                       \
-		if (cond) {                                          \
-			printf("ok %d - ", unit_number);             \
-		} else {                                             \
+		if (!unit_ok_)                                       \
 			unit_failures++;                             \
-			printf("not ok %d - ", unit_number);         \
-		}                                                    \
+		printf("%s %d - ", unit_ok_ ? "ok" : "not ok",       \
+		       unit_number);                                 \
 		printf(__VA_ARGS__);                                 \
 		printf("\n");                                        \
-		if (!(cond))                                         \
+		if (!unit_ok_)                                       \
 			printf("#   failed: %s (%s:%d)\n", #cond,       \
 			       __FILE__, __LINE__);                  \
 	} while (0)
