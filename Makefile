@@ -101,9 +101,9 @@ $(BUILD)/%: $(BUILD)/%.o $$(OBJS_$$*) $(LIBCOMMON)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS_$*) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON) $(wildcard tests/unit/*.h) $(wildcard common/*.h) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c %.a,$^) -o $@ $(LDLIBS)
 
 unit: $(UNIT_BINS)
 
