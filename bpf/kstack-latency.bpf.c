@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kstack-latency: where the time of a read goes, layer by layer.
+ *
+ * Raw syscall tracepoints (tp_btf/sys_enter, sys_exit) time the read
+ * syscalls; block tracepoints (block_bio_queue, block_io_start,
+ * block_rq_issue, block_rq_complete) time their block I/O. A bio is tied to
+ * the read by the task that queues it; a request by the task that allocates
+ * it (block_io_start runs in the submitter's context), and from then on by
+ * the request pointer, because issue and completion may run elsewhere (plug
+ * flush, kworker, interrupt). Requests tied to no traced read are timed
+ * issue -> completion as "unattributed".
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kstack-latency.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Filters, set by user space before load. */
+const volatile __u32 filter_tgid = 0;
+const volatile bool filter_comm_on = false;
+const volatile char filter_comm[16] = {};
+/* Kernel dev_t (major << 20 | minor); 0 = every disk. */
+const volatile __u32 filter_dev = 0;
+/* filter_dev names a partition: compare the partition, not the disk. */
+const volatile bool filter_dev_part = false;
+
+/* Histogram generation being written; flipped by user space. */
+__u32 gen = 0;
+
+struct read_state {
+	__u64 enter_ts; /* also identifies this read to its requests */
+	__u64 bio_ts;	/* first bio queued, 0 = none yet */
+	__u64 issue_ts; /* earliest issue among completed requests */
+	__u64 done_ts;	/* last request completion */
+};
+
+struct rq_state {
+	__u64 issue_ts;
+	__u64 enter_ts; /* owning read's enter_ts; 0 = unattributed */
+	__u32 tid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct read_state);
+} reads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct rq_state);
+} rqs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KSTACK_NR_GENS *KSTACK_NR_LAYERS);
+	__type(key, __u32);
+	__type(value, struct kstack_hist);
+} hists SEC(".maps");
+
+static __always_inline bool is_read_syscall(long nr)
+{
+#if defined(__TARGET_ARCH_x86)
+	/* read, pread64, readv, preadv, preadv2 */
+	return nr == 0 || nr == 17 || nr == 19 || nr == 295 || nr == 327;
+#elif defined(__TARGET_ARCH_arm64)
+	return nr == 63 || nr == 65 || nr == 67 || nr == 69 || nr == 286;
+#else
+#error "kstack-latency: syscall numbers for this architecture are missing"
+#endif
+}
+
+static __always_inline long exit_syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	return regs->syscallno;
+#endif
+}
+
+static __always_inline bool task_selected(__u64 pid_tgid)
+{
+	if (filter_tgid && (__u32)(pid_tgid >> 32) != filter_tgid)
+		return false;
+	if (filter_comm_on) {
+		char comm[16];
+		int i;
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (i = 0; i < 16; i++) {
+			if (comm[i] != filter_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	return true;
+}
+
+static __always_inline __u32 bdev_dev(struct block_device *bdev)
+{
+	struct gendisk *disk;
+
+	if (filter_dev_part)
+		return bdev->bd_dev;
+	disk = bdev->bd_disk;
+	return ((__u32)disk->major << 20) | (__u32)disk->first_minor;
+}
+
+static __always_inline __u32 rq_dev(struct request *rq)
+{
+	struct gendisk *disk;
+
+	if (filter_dev_part)
+		return rq->part ? rq->part->bd_dev : 0;
+	disk = rq->q->disk;
+	return ((__u32)disk->major << 20) | (__u32)disk->first_minor;
+}
+
+static __always_inline void record(__u32 layer, __u64 ns)
+{
+	__u32 key = *(volatile __u32 *)&gen ? KSTACK_NR_LAYERS : 0;
+	struct kstack_hist *h;
+	__u32 slot;
+
+	key += layer;
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h)
+		return;
+	h->count++;
+	h->sum_ns += ns;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
+	slot = fp_hist_slot(ns);
+	if (slot >= FP_HIST_SLOTS)
+		slot = FP_HIST_SLOTS - 1;
+	h->slots[slot]++;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(kstack_sys_enter, struct pt_regs *regs, long nr)
+{
+	struct read_state st = {};
+	__u64 pid_tgid;
+	__u32 tid;
+
+	if (!is_read_syscall(nr))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!task_selected(pid_tgid))
+		return 0;
+	tid = (__u32)pid_tgid;
+	st.enter_ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&reads, &tid, &st, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/block_bio_queue")
+int BPF_PROG(kstack_bio_queue, struct bio *bio)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct read_state *st;
+
+	st = bpf_map_lookup_elem(&reads, &tid);
+	if (!st || st->bio_ts)
+		return 0;
+	if (filter_dev && bdev_dev(bio->bi_bdev) != filter_dev)
+		return 0;
+	st->bio_ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* A request is born in the context of the task whose bio it carries. */
+SEC("tp_btf/block_io_start")
+int BPF_PROG(kstack_io_start, struct request *rq)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct rq_state rs = {};
+	struct read_state *st;
+	__u64 key = (__u64)rq;
+
+	if (filter_dev && rq_dev(rq) != filter_dev)
+		return 0;
+	st = bpf_map_lookup_elem(&reads, &tid);
+	if (st && st->bio_ts) {
+		rs.tid = tid;
+		rs.enter_ts = st->enter_ts;
+	} else if (!task_selected(pid_tgid)) {
+		return 0;
+	}
+	bpf_map_update_elem(&rqs, &key, &rs, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(kstack_rq_issue, struct request *rq)
+{
+	struct rq_state *rs, n = {};
+	__u64 key = (__u64)rq;
+
+	rs = bpf_map_lookup_elem(&rqs, &key);
+	if (rs) {
+		if (!rs->issue_ts) /* a requeued request keeps its first issue
+				    */
+			rs->issue_ts = bpf_ktime_get_ns();
+		return 0;
+	}
+	/*
+	 * Not seen at birth (flush and passthrough requests, or born before
+	 * we attached): its submitter is unknown, so only count it when no
+	 * task filter is asking for a particular submitter.
+	 */
+	if (filter_tgid || filter_comm_on)
+		return 0;
+	if (filter_dev && rq_dev(rq) != filter_dev)
+		return 0;
+	n.issue_ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&rqs, &key, &n, BPF_NOEXIST);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(kstack_rq_complete, struct request *rq, blk_status_t error,
+	     unsigned int nr_bytes)
+{
+	__u64 key = (__u64)rq;
+	struct read_state *st;
+	struct rq_state *rs;
+	__u64 now;
+
+	rs = bpf_map_lookup_elem(&rqs, &key);
+	if (!rs)
+		return 0;
+	/* Partial completion: the request goes on. */
+	if (nr_bytes < rq->__data_len)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (rs->tid) {
+		st = bpf_map_lookup_elem(&reads, &rs->tid);
+		if (st && st->enter_ts == rs->enter_ts) {
+			if (rs->issue_ts &&
+			    (!st->issue_ts || rs->issue_ts < st->issue_ts))
+				st->issue_ts = rs->issue_ts;
+			if (now > st->done_ts)
+				st->done_ts = now;
+			bpf_map_delete_elem(&rqs, &key);
+			return 0;
+		}
+		/* Its read returned already (e.g. async readahead). */
+	}
+	if (rs->issue_ts && now > rs->issue_ts)
+		record(KSTACK_UNATTRIBUTED, now - rs->issue_ts);
+	else
+		record(KSTACK_UNATTRIBUTED, 0);
+	bpf_map_delete_elem(&rqs, &key);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(kstack_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 t0, t1, t2, t3, t4;
+	struct read_state *st;
+	__u32 tid;
+
+	if (!is_read_syscall(exit_syscall_nr(regs)))
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	st = bpf_map_lookup_elem(&reads, &tid);
+	if (!st)
+		return 0;
+	if (!st->bio_ts)
+		goto out; /* served without block I/O (page cache) */
+	if (!st->issue_ts || !st->done_ts) {
+		record(KSTACK_INCOMPLETE, 0);
+		goto out;
+	}
+	/* Clamp so the layers are never negative and sum to the total. */
+	t4 = bpf_ktime_get_ns();
+	t0 = st->enter_ts;
+	t1 = st->bio_ts > t0 ? st->bio_ts : t0;
+	t2 = st->issue_ts > t1 ? st->issue_ts : t1;
+	t3 = st->done_ts > t2 ? st->done_ts : t2;
+	t4 = t4 > t3 ? t4 : t3;
+	record(KSTACK_SYSCALL, t1 - t0);
+	record(KSTACK_BLOCK, t2 - t1);
+	record(KSTACK_DEVICE, t3 - t2);
+	record(KSTACK_COMPLETION, t4 - t3);
+	record(KSTACK_TOTAL, t4 - t0);
+out:
+	bpf_map_delete_elem(&reads, &tid);
+	return 0;
+}
