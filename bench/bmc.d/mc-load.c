@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mc-load: a batched memcached UDP load generator for bench/bmc and the
+ * BMC demo. Only ever point it at a memcached in a network namespace you
+ * created yourself.
+ *
+ *   mc-load [-m get|set] [-d SECS] [-k KEYS] [-v BYTES] [-z S] [-w WINDOW]
+ *           [-b BATCH] [-c CPU] [-s SOCKETS] HOST PORT
+ *
+ * -m set  stores every key once ("set key:NNNNNNNN 0 0 BYTES"), waiting for
+ *         STORED, so a later GET run finds them all.
+ * -m get  (default) sends "get key:NNNNNNNN" requests for -d seconds, keys
+ *         uniform (-z 0) or Zipf-like with exponent S over -k keys, keeping
+ *         up to WINDOW requests in flight, BATCH per sendmmsg(), replies read
+ *         with recvmmsg(). Each reply's value is checked against the bytes
+ *         -m set stored for that key.
+ * -c CPU  pins the generator to one core.
+ *
+ * Prints "name value" lines: requests_per_sec, sent, replies, hits,
+ * misses, bad, lost, seconds.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_BATCH   64
+#define MAX_SOCKETS 16
+#define REQ_MAX	    64
+#define REPLY_MAX   2048
+
+static struct {
+	int set_mode;
+	double seconds;
+	unsigned int keys;
+	unsigned int value_size;
+	double zipf_s;
+	unsigned int window;
+	unsigned int batch;
+	int cpu;
+	unsigned int nsock;
+} cfg = {
+	.seconds = 5,
+	.keys = 10000,
+	.value_size = 64,
+	.window = 256,
+	.batch = 32,
+	.cpu = -1,
+	.nsock = 1,
+};
+
+static double *zipf_cdf;
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t next_rand(void)
+{
+	/* xorshift64* */
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dULL;
+}
+
+static unsigned int pick_key(void)
+{
+	double u;
+	unsigned int lo = 0, hi;
+
+	if (!zipf_cdf)
+		return next_rand() % cfg.keys;
+	u = (double)(next_rand() >> 11) / (double)(1ULL << 53);
+	hi = cfg.keys - 1;
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (zipf_cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The value stored for key k: "k<index>|" repeated, cut to value_size. */
+static void make_value(unsigned int k, char *out, unsigned int len)
+{
+	char pat[32];
+	int pl = snprintf(pat, sizeof(pat), "k%u|", k);
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		out[i] = pat[i % pl];
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: mc-load [-m get|set] [-d SECS] [-k KEYS] [-v BYTES] "
+		"[-z S] [-w WINDOW] [-b BATCH] [-c CPU] [-s SOCKETS] HOST "
+		"PORT\n");
+	exit(64);
+}
+
+/* -m set: which request id carried which key, and which keys are stored. */
+static uint32_t id2key[65536];
+static uint8_t *stored;
+
+static void frame_header(char *p, uint16_t id)
+{
+	p[0] = id >> 8;
+	p[1] = id & 0xff;
+	p[2] = p[3] = 0;
+	p[4] = 0;
+	p[5] = 1;
+	p[6] = p[7] = 0;
+}
+
+struct counts {
+	uint64_t sent, replies, hits, misses, bad;
+};
+
+/* Classifies one reply datagram (frame header included). */
+static void classify(const char *p, size_t n, struct counts *c, char *scratch)
+{
+	unsigned int k, flags, bytes;
+	int off = 0;
+
+	c->replies++;
+	if (n < 8) {
+		c->bad++;
+		return;
+	}
+	p += 8;
+	n -= 8;
+	if (n == 5 && !memcmp(p, "END\r\n", 5)) {
+		c->misses++;
+		return;
+	}
+	if (n > 6 && !memcmp(p, "STORED", 6)) {
+		uint16_t id = (uint8_t)p[-8] << 8 | (uint8_t)p[-7];
+
+		if (stored && !stored[id2key[id]]) {
+			stored[id2key[id]] = 1;
+			c->hits++;
+		}
+		return;
+	}
+	if (n < 20 || memcmp(p, "VALUE key:", 10) ||
+	    sscanf(p, "VALUE key:%u %u %u\r\n%n", &k, &flags, &bytes, &off) <
+		    3 ||
+	    !off || (size_t)off + bytes + 7 != n || k >= cfg.keys ||
+	    bytes != cfg.value_size ||
+	    memcmp(p + off + bytes, "\r\nEND\r\n", 7)) {
+		c->bad++;
+		return;
+	}
+	make_value(k, scratch, bytes);
+	if (memcmp(p + off, scratch, bytes))
+		c->bad++;
+	else
+		c->hits++;
+}
+
+int main(int argc, char **argv)
+{
+	static char reqbuf[MAX_BATCH][REQ_MAX + 2048];
+	static char rbuf[MAX_BATCH][REPLY_MAX];
+	struct mmsghdr smsg[MAX_BATCH], rmsg[MAX_BATCH];
+	struct iovec siov[MAX_BATCH], riov[MAX_BATCH];
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+	struct addrinfo *ai;
+	struct pollfd pfd[MAX_SOCKETS];
+	struct counts c = {};
+	char scratch[4096];
+	int fds[MAX_SOCKETS];
+	uint64_t inflight = 0, lost = 0, next_key = 0;
+	uint16_t id = 0;
+	double start, end, last_progress, t;
+	unsigned int i, s, rr = 0, passes = 0;
+	int opt, err;
+
+	while ((opt = getopt(argc, argv, "m:d:k:v:z:w:b:c:s:")) != -1) {
+		switch (opt) {
+		case 'm':
+			if (!strcmp(optarg, "set"))
+				cfg.set_mode = 1;
+			else if (strcmp(optarg, "get"))
+				usage();
+			break;
+		case 'd':
+			cfg.seconds = atof(optarg);
+			break;
+		case 'k':
+			cfg.keys = strtoul(optarg, NULL, 0);
+			break;
+		case 'v':
+			cfg.value_size = strtoul(optarg, NULL, 0);
+			break;
+		case 'z':
+			cfg.zipf_s = atof(optarg);
+			break;
+		case 'w':
+			cfg.window = strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			cfg.batch = strtoul(optarg, NULL, 0);
+			break;
+		case 'c':
+			cfg.cpu = atoi(optarg);
+			break;
+		case 's':
+			cfg.nsock = strtoul(optarg, NULL, 0);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 2 || cfg.keys == 0 || cfg.batch == 0 ||
+	    cfg.batch > MAX_BATCH || cfg.window < cfg.batch || cfg.nsock == 0 ||
+	    cfg.nsock > MAX_SOCKETS || cfg.value_size == 0 ||
+	    cfg.value_size > 1024 || cfg.seconds <= 0 || cfg.seconds > 600)
+		usage();
+
+	if (cfg.cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cfg.cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			perror("mc-load: sched_setaffinity");
+			return 1;
+		}
+	}
+	if (cfg.zipf_s > 0 && !cfg.set_mode) {
+		double sum = 0, acc = 0;
+
+		zipf_cdf = malloc(sizeof(double) * cfg.keys);
+		if (!zipf_cdf)
+			return 1;
+		for (i = 0; i < cfg.keys; i++)
+			sum += 1.0 / pow(i + 1, cfg.zipf_s);
+		for (i = 0; i < cfg.keys; i++) {
+			acc += 1.0 / pow(i + 1, cfg.zipf_s) / sum;
+			zipf_cdf[i] = acc;
+		}
+		zipf_cdf[cfg.keys - 1] = 1.0;
+	}
+	rng ^= (uint64_t)getpid() << 17 ^ (uint64_t)time(NULL);
+
+	err = getaddrinfo(argv[optind], argv[optind + 1], &hints, &ai);
+	if (err) {
+		fprintf(stderr, "mc-load: bad address: %s\n",
+			gai_strerror(err));
+		return 1;
+	}
+	for (s = 0; s < cfg.nsock; s++) {
+		int sz = 4 << 20;
+
+		fds[s] = socket(ai->ai_family, SOCK_DGRAM, 0);
+		if (fds[s] < 0 ||
+		    connect(fds[s], ai->ai_addr, ai->ai_addrlen)) {
+			perror("mc-load: socket");
+			return 1;
+		}
+		setsockopt(fds[s], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		pfd[s].fd = fds[s];
+		pfd[s].events = POLLIN;
+	}
+	freeaddrinfo(ai);
+
+	memset(smsg, 0, sizeof(smsg));
+	memset(rmsg, 0, sizeof(rmsg));
+	for (i = 0; i < MAX_BATCH; i++) {
+		siov[i].iov_base = reqbuf[i];
+		smsg[i].msg_hdr.msg_iov = &siov[i];
+		smsg[i].msg_hdr.msg_iovlen = 1;
+		riov[i].iov_base = rbuf[i];
+		riov[i].iov_len = REPLY_MAX;
+		rmsg[i].msg_hdr.msg_iov = &riov[i];
+		rmsg[i].msg_hdr.msg_iovlen = 1;
+	}
+
+	if (cfg.set_mode) {
+		stored = calloc(cfg.keys, 1);
+		if (!stored)
+			return 1;
+		if (cfg.window > 64)
+			cfg.window = 64;
+		if (cfg.batch > cfg.window)
+			cfg.batch = cfg.window;
+	}
+	start = now();
+	end = cfg.set_mode ? start + 60 : start + cfg.seconds;
+	last_progress = start;
+	for (;;) {
+		bool progress = false;
+
+		t = now();
+		if (t >= end)
+			break;
+		if (cfg.set_mode && next_key >= cfg.keys && inflight == 0) {
+			/* Another pass for the keys whose STORED was lost. */
+			if (c.hits >= cfg.keys || ++passes > 5)
+				break;
+			next_key = 0;
+		}
+		/* Send a batch when the window has room. */
+		if (inflight + cfg.batch <= cfg.window &&
+		    !(cfg.set_mode && next_key >= cfg.keys)) {
+			unsigned int n = 0;
+
+			for (i = 0; i < cfg.batch; i++) {
+				char *p = reqbuf[i];
+				int len;
+
+				frame_header(p, id++);
+				if (cfg.set_mode) {
+					while (next_key < cfg.keys &&
+					       stored[next_key])
+						next_key++;
+					if (next_key >= cfg.keys)
+						break;
+					id2key[(uint16_t)(id - 1)] = next_key;
+					len = snprintf(
+						p + 8, REQ_MAX,
+						"set key:%08u 0 0 %u\r\n",
+						(unsigned int)next_key,
+						cfg.value_size);
+					make_value(next_key, p + 8 + len,
+						   cfg.value_size);
+					memcpy(p + 8 + len + cfg.value_size,
+					       "\r\n", 2);
+					len += cfg.value_size + 2;
+					next_key++;
+				} else {
+					len = snprintf(p + 8, REQ_MAX,
+						       "get key:%08u\r\n",
+						       pick_key());
+				}
+				siov[i].iov_len = 8 + len;
+				n++;
+			}
+			if (n) {
+				int r = sendmmsg(fds[rr], smsg, n, 0);
+
+				rr = (rr + 1) % cfg.nsock;
+				if (r > 0) {
+					c.sent += r;
+					inflight += r;
+					progress = true;
+				} else if (r < 0 && errno != EAGAIN &&
+					   errno != ENOBUFS && errno != EINTR) {
+					perror("mc-load: sendmmsg");
+					return 1;
+				}
+			}
+		}
+		/* Collect whatever replies are there. */
+		for (s = 0; s < cfg.nsock; s++) {
+			int r = recvmmsg(fds[s], rmsg, MAX_BATCH, MSG_DONTWAIT,
+					 NULL);
+
+			if (r <= 0)
+				continue;
+			for (i = 0; i < (unsigned int)r; i++)
+				classify(rbuf[i], rmsg[i].msg_len, &c, scratch);
+			inflight = inflight > (uint64_t)r ? inflight - r : 0;
+			progress = true;
+		}
+		if (progress) {
+			last_progress = t;
+			continue;
+		}
+		if (inflight) {
+			/* Wait for a reply; replies lost (UDP) are written
+			 * off after 20 ms of silence. */
+			if (poll(pfd, cfg.nsock, 5) == 0 &&
+			    now() - last_progress > 0.02) {
+				lost += inflight;
+				inflight = 0;
+				last_progress = now();
+			}
+		}
+	}
+	t = now() - start;
+	/* Requests still in flight at the end are neither replies nor lost. */
+	printf("requests_per_sec %.0f\n", c.replies / t);
+	printf("sent %llu\n", (unsigned long long)c.sent);
+	printf("replies %llu\n", (unsigned long long)c.replies);
+	printf("hits %llu\n", (unsigned long long)c.hits);
+	printf("misses %llu\n", (unsigned long long)c.misses);
+	printf("bad %llu\n", (unsigned long long)c.bad);
+	printf("lost %llu\n", (unsigned long long)lost);
+	printf("seconds %.3f\n", t);
+	if (cfg.set_mode && c.hits != cfg.keys) {
+		fprintf(stderr, "mc-load: stored %llu of %u keys\n",
+			(unsigned long long)c.hits, cfg.keys);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bmc-stat: hit rate and counters of BMC, the in-kernel memcached cache.
+ *
+ * Reads only what bmc-attach pinned under /sys/fs/bpf/bmc/IFACE/ (the
+ * per-CPU `stats` map and the `config` map, see bpf/bmc.h), sums the
+ * per-CPU copies and prints totals since attach, or per-interval deltas
+ * with -i. It loads no BPF program of its own.
+ */
+#include <argp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+
+#include "fastpath.h"
+#include "bmc.h"
+
+#define BMC_PIN_ROOT FP_BPFFS "/bmc"
+#define MAX_IFACES   64
+
+/* The counters, in the order bmc.h declares them; index = field / 8. */
+static const struct counter {
+	const char *name; /* JSON key, Prometheus bmc_NAME_total */
+	const char *help; /* Prometheus HELP text */
+} counters[] = {
+	{"gets", "UDP get requests seen by BMC at XDP."},
+	{"hits", "Get requests answered from the kernel cache."},
+	{"misses", "Get requests passed on to memcached."},
+	{"fills", "Cache entries installed from memcached replies."},
+	{"invalidations", "Cache entries removed because of writes."},
+	{"evictions", "Cache entries replaced to make room."},
+	{"passes", "Packets not for BMC or not parseable, passed on."},
+	{"flushes", "Whole-cache flushes (flush_all, memcached restarts)."},
+	{"stale_fills", "Fills refused because a write raced them."},
+	{"expired", "Lookups that found an expired entry."},
+};
+#define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
+_Static_assert(sizeof(struct bmc_stats) == NR_COUNTERS * sizeof(__u64),
+	       "bmc-stat must know every counter in struct bmc_stats");
+
+struct iface {
+	char name[256];
+	int stats_fd;
+	__u32 value_size; /* per-CPU value size in the pinned map */
+	bool have_config;
+	struct bmc_config config;
+	__u64 prev[NR_COUNTERS];
+	__u64 cur[NR_COUNTERS];
+};
+
+static struct env {
+	const char *iface;
+	bool prometheus;
+} env;
+
+static struct iface ifaces[MAX_IFACES];
+static int nr_ifaces;
+static int nr_cpus;
+static void *percpu_buf;
+static size_t percpu_buf_size;
+static bool header_printed;
+static double last_report_time;
+
+const char *argp_program_version = "bmc-stat " FASTPATH_VERSION;
+const char argp_program_doc[] =
+	"Show the hit rate and counters of BMC, the in-kernel memcached "
+	"cache.\n"
+	"\v"
+	"EXAMPLES:\n"
+	"    bmc-stat                  # totals since attach, every interface\n"
+	"    bmc-stat -i 1             # hit rate every second, until Ctrl-C\n"
+	"    bmc-stat -I veth0 -i 1 -n 5   # five 1-second lines for veth0\n"
+	"    bmc-stat -j | jq .hit_rate    # JSON Lines for scripts\n"
+	"    bmc-stat --prometheus > /var/lib/node_exporter/bmc.prom.$$ &&\n"
+	"        mv /var/lib/node_exporter/bmc.prom.$$ "
+	"/var/lib/node_exporter/bmc.prom\n";
+
+enum { OPT_PROMETHEUS = 0x100 };
+
+static const struct argp_option options[] = {
+	{"interface", 'I', "IFACE", 0,
+	 "Only this interface (default: every interface BMC is attached to)",
+	 0},
+	{"prometheus", OPT_PROMETHEUS, NULL, 0,
+	 "Print totals in the Prometheus text exposition format", 0},
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'I':
+		if (!*arg || strlen(arg) >= 16 || strchr(arg, '/') ||
+		    !strcmp(arg, ".") || !strcmp(arg, ".."))
+			argp_error(state, "invalid interface name '%s'", arg);
+		env.iface = arg;
+		break;
+	case OPT_PROMETHEUS:
+		env.prometheus = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (env.prometheus && fp_opts.json)
+			argp_error(state, "--prometheus and -j do not mix");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Interfaces with a pin directory under /sys/fs/bpf/bmc/, sorted by name.
+ * Returns the number found (0 when there is none), or -errno.
+ */
+static int list_pinned_ifaces(char names[][256], int max)
+{
+	char *sorted[MAX_IFACES];
+	char tmp[MAX_IFACES][256];
+	struct dirent *de;
+	DIR *dir;
+	int n = 0, i;
+
+	dir = opendir(BMC_PIN_ROOT);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dir)) && n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		snprintf(tmp[n], sizeof(tmp[n]), "%s", de->d_name);
+		sorted[n] = tmp[n];
+		n++;
+	}
+	closedir(dir);
+	qsort(sorted, n, sizeof(sorted[0]), cmp_names);
+	for (i = 0; i < n; i++)
+		snprintf(names[i], 256, "%s", sorted[i]);
+	return n;
+}
+
+static int open_config(struct iface *ifc)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), key = 0;
+	char path[512];
+	void *val;
+	int fd, err;
+
+	if (fp_pin_path(path, sizeof(path), BMC_PIN_ROOT, ifc->name) ||
+	    strlen(path) + sizeof("/config") > sizeof(path))
+		return 0;
+	strcat(path, "/config");
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0; /* optional: stats alone are enough */
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (err || info.type != BPF_MAP_TYPE_ARRAY ||
+	    info.value_size < sizeof(struct bmc_config)) {
+		fp_debug("ignoring %s: not a BMC config map of this version",
+			 path);
+		close(fd);
+		return 0;
+	}
+	val = calloc(1, info.value_size);
+	if (val && !bpf_map_lookup_elem(fd, &key, val)) {
+		memcpy(&ifc->config, val, sizeof(ifc->config));
+		ifc->have_config = true;
+	}
+	free(val);
+	close(fd);
+	return 0;
+}
+
+static int open_iface(struct iface *ifc, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char dir[512], path[512];
+	int err;
+
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	ifc->stats_fd = -1;
+	if (fp_pin_path(dir, sizeof(dir), BMC_PIN_ROOT, name) ||
+	    fp_pin_path(path, sizeof(path), dir, "stats"))
+		return 1;
+	if (!fp_pin_dir_exists(dir))
+		return fp_error("BMC is not attached to %s (attach it with "
+				"'bmc-attach %s')",
+				name, name);
+	ifc->stats_fd = bpf_obj_get(path);
+	if (ifc->stats_fd < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			return fp_error("BMC on %s has no stats map at %s "
+					"(re-attach with 'bmc-attach %s "
+					"--replace')",
+					name, path, name);
+		return fp_error("cannot open %s: %s", path, fp_strerror(err));
+	}
+	err = bpf_obj_get_info_by_fd(ifc->stats_fd, &info, &len);
+	if (err)
+		return fp_error("cannot inspect %s: %s", path,
+				fp_strerror(-errno));
+	if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.max_entries < 1)
+		return fp_error("%s is not a BMC stats map (type %u, expected "
+				"a per-CPU array)",
+				path, info.type);
+	if (info.value_size < sizeof(struct bmc_stats))
+		return fp_error("%s holds %u-byte counters, expected at least "
+				"%zu (bmc-attach and bmc-stat are from "
+				"different versions: re-attach with this "
+				"version's bmc-attach)",
+				path, info.value_size,
+				sizeof(struct bmc_stats));
+	/* Larger is fine: fields are only appended; we read the ones we know.
+	 */
+	ifc->value_size = info.value_size;
+	return open_config(ifc);
+}
+
+/* Sums the per-CPU copies of iface's counters into ifc->cur. */
+static int read_counters(struct iface *ifc)
+{
+	size_t stride = (ifc->value_size + 7) & ~(size_t)7;
+	size_t need = stride * nr_cpus;
+	__u32 key = 0;
+	int cpu;
+	size_t i;
+
+	if (need > percpu_buf_size) {
+		void *p = realloc(percpu_buf, need);
+
+		if (!p)
+			return fp_error("out of memory");
+		percpu_buf = p;
+		percpu_buf_size = need;
+	}
+	memset(percpu_buf, 0, need);
+	if (bpf_map_lookup_elem(ifc->stats_fd, &key, percpu_buf))
+		return fp_error("cannot read the stats of BMC on %s: %s",
+				ifc->name, fp_strerror(-errno));
+	memset(ifc->cur, 0, sizeof(ifc->cur));
+	for (cpu = 0; cpu < nr_cpus; cpu++) {
+		const __u64 *v =
+			(const __u64 *)((char *)percpu_buf + stride * cpu);
+
+		for (i = 0; i < NR_COUNTERS; i++)
+			ifc->cur[i] += v[i];
+	}
+	return 0;
+}
+
+enum { C_GETS, C_HITS, C_MISSES, C_FILLS, C_INVAL, C_EVICT, C_PASSES };
+
+static double hit_rate(const __u64 *v)
+{
+	return v[C_GETS] ? 100.0 * (double)v[C_HITS] / (double)v[C_GETS] : NAN;
+}
+
+static void print_text(const struct iface *ifc, const __u64 *v)
+{
+	static const struct fp_column cols[] = {
+		{"IFACE", 10, true},  {"GETS", 10, false}, {"HITS", 10, false},
+		{"MISSES", 8, false}, {"HIT%", 6, false},  {"FILLS", 7, false},
+		{"INVAL", 6, false},  {"EVICT", 6, false}, {"PASSES", 7, false},
+	};
+	const int ncols = sizeof(cols) / sizeof(cols[0]);
+	char buf[9][32];
+	const char *vals[9];
+	double rate = hit_rate(v);
+	int i;
+
+	if (!header_printed) {
+		if (fp_opts.timestamp)
+			printf("%-9s", "TIME");
+		fp_table_header(stdout, cols, ncols);
+		header_printed = true;
+	}
+	snprintf(buf[0], sizeof(buf[0]), "%s", ifc->name);
+	snprintf(buf[1], sizeof(buf[1]), "%llu", (unsigned long long)v[C_GETS]);
+	snprintf(buf[2], sizeof(buf[2]), "%llu", (unsigned long long)v[C_HITS]);
+	snprintf(buf[3], sizeof(buf[3]), "%llu",
+		 (unsigned long long)v[C_MISSES]);
+	if (isnan(rate))
+		snprintf(buf[4], sizeof(buf[4]), "-");
+	else
+		snprintf(buf[4], sizeof(buf[4]), "%.1f", rate);
+	snprintf(buf[5], sizeof(buf[5]), "%llu",
+		 (unsigned long long)v[C_FILLS]);
+	snprintf(buf[6], sizeof(buf[6]), "%llu",
+		 (unsigned long long)v[C_INVAL]);
+	snprintf(buf[7], sizeof(buf[7]), "%llu",
+		 (unsigned long long)v[C_EVICT]);
+	snprintf(buf[8], sizeof(buf[8]), "%llu",
+		 (unsigned long long)v[C_PASSES]);
+	for (i = 0; i < ncols; i++)
+		vals[i] = buf[i];
+	if (fp_opts.timestamp)
+		fp_print_time(stdout);
+	fp_table_row(stdout, cols, ncols, vals);
+}
+
+static void print_json(const struct iface *ifc, const __u64 *v, double seconds)
+{
+	struct fp_json j;
+	size_t i;
+
+	fp_json_init(&j, stdout);
+	fp_json_object_begin(&j);
+	fp_json_kv_double(&j, "ts", fp_wall_time(), 6);
+	fp_json_kv_string(&j, "iface", ifc->name);
+	if (fp_opts.interval > 0)
+		fp_json_kv_double(&j, "interval", seconds, 3);
+	for (i = 0; i < NR_COUNTERS; i++) {
+		fp_json_kv_u64(&j, counters[i].name, v[i]);
+		if (i == C_MISSES)
+			fp_json_kv_double(&j, "hit_rate", hit_rate(v), 2);
+	}
+	if (ifc->have_config) {
+		fp_json_kv_u64(&j, "port", ifc->config.port);
+		fp_json_kv_u64(&j, "cache_entries", ifc->config.cache_entries);
+	}
+	fp_json_object_end(&j);
+	fp_json_newline(&j);
+}
+
+/* Prometheus label values escape backslash, double quote and newline. */
+static void print_label(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			printf("\\%c", *s);
+		else if (*s == '\n')
+			printf("\\n");
+		else
+			putchar(*s);
+	}
+}
+
+static void print_prometheus(void)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < NR_COUNTERS; i++) {
+		printf("# HELP bmc_%s_total %s\n", counters[i].name,
+		       counters[i].help);
+		printf("# TYPE bmc_%s_total counter\n", counters[i].name);
+		for (k = 0; k < nr_ifaces; k++) {
+			printf("bmc_%s_total{iface=\"", counters[i].name);
+			print_label(ifaces[k].name);
+			printf("\"} %llu\n",
+			       (unsigned long long)ifaces[k].cur[i]);
+		}
+	}
+	printf("# HELP bmc_cache_entries Entries the BMC cache can hold.\n");
+	printf("# TYPE bmc_cache_entries gauge\n");
+	for (k = 0; k < nr_ifaces; k++) {
+		if (!ifaces[k].have_config)
+			continue;
+		printf("bmc_cache_entries{iface=\"");
+		print_label(ifaces[k].name);
+		printf("\"} %llu\n",
+		       (unsigned long long)ifaces[k].config.cache_entries);
+	}
+	printf("# HELP bmc_attached_timestamp_seconds When BMC was "
+	       "attached, seconds since the epoch.\n");
+	printf("# TYPE bmc_attached_timestamp_seconds gauge\n");
+	for (k = 0; k < nr_ifaces; k++) {
+		if (!ifaces[k].have_config)
+			continue;
+		printf("bmc_attached_timestamp_seconds{iface=\"");
+		print_label(ifaces[k].name);
+		printf("\"} %llu\n",
+		       (unsigned long long)ifaces[k].config.attached_at);
+	}
+	fflush(stdout);
+}
+
+static int report(void *ctx, bool final)
+{
+	double now = fp_wall_time(), seconds = now - last_report_time;
+	__u64 delta[NR_COUNTERS];
+	size_t i;
+	int k, err;
+
+	(void)ctx;
+	(void) final;
+	for (k = 0; k < nr_ifaces; k++) {
+		err = read_counters(&ifaces[k]);
+		if (err)
+			return err;
+	}
+	last_report_time = now;
+	if (env.prometheus) {
+		print_prometheus();
+		return 0;
+	}
+	for (k = 0; k < nr_ifaces; k++) {
+		struct iface *ifc = &ifaces[k];
+		const __u64 *v = ifc->cur;
+
+		if (fp_opts.interval > 0) {
+			/* Counters only grow; a re-attach resets them. */
+			for (i = 0; i < NR_COUNTERS; i++)
+				delta[i] = ifc->cur[i] >= ifc->prev[i]
+						   ? ifc->cur[i] - ifc->prev[i]
+						   : ifc->cur[i];
+			memcpy(ifc->prev, ifc->cur, sizeof(ifc->prev));
+			v = delta;
+		}
+		if (fp_opts.json)
+			print_json(ifc, v, seconds);
+		else
+			print_text(ifc, v);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp_child children[] = {
+		{&fp_interval_argp, 0, NULL, 0},
+		{&fp_output_argp, 0, NULL, 0},
+		{},
+	};
+	static const struct argp argp = {
+		.options = options,
+		.parser = parse_arg,
+		.doc = argp_program_doc,
+		.children = children,
+	};
+	char(*names)[256] = NULL;
+	int err, n, k;
+
+	fp_init("bmc-stat");
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return FP_EXIT_USAGE;
+	if (fp_check_privileges(FP_CAP_BPF))
+		return FP_EXIT_FAIL;
+
+	nr_cpus = libbpf_num_possible_cpus();
+	if (nr_cpus <= 0)
+		return fp_error("cannot count the possible CPUs: %s",
+				fp_strerror(nr_cpus));
+
+	if (env.iface) {
+		err = open_iface(&ifaces[0], env.iface);
+		nr_ifaces = 1;
+		if (err)
+			goto cleanup;
+	} else {
+		names = calloc(MAX_IFACES, sizeof(*names));
+		if (!names)
+			return fp_error("out of memory");
+		n = list_pinned_ifaces(names, MAX_IFACES);
+		if (n < 0) {
+			err = fp_error("cannot read %s: %s", BMC_PIN_ROOT,
+				       fp_strerror(n));
+			goto cleanup;
+		}
+		if (n == 0) {
+			err = fp_error("BMC is not attached (no pins under %s; "
+				       "attach it with 'bmc-attach IFACE')",
+				       BMC_PIN_ROOT);
+			goto cleanup;
+		}
+		for (k = 0; k < n; k++) {
+			nr_ifaces = k + 1;
+			err = open_iface(&ifaces[k], names[k]);
+			if (err)
+				goto cleanup;
+		}
+	}
+
+	/* The baseline for the first interval's deltas. */
+	for (k = 0; k < nr_ifaces; k++) {
+		err = read_counters(&ifaces[k]);
+		if (err)
+			goto cleanup;
+		memcpy(ifaces[k].prev, ifaces[k].cur, sizeof(ifaces[k].prev));
+	}
+	last_report_time = fp_wall_time();
+	err = fp_report_loop(FP_LOOP_ONCE_NOW, report, NULL);
+
+cleanup:
+	for (k = 0; k < nr_ifaces; k++)
+		if (ifaces[k].stats_fd >= 0)
+			close(ifaces[k].stats_fd);
+	free(names);
+	free(percpu_buf);
+	return err ? FP_EXIT_FAIL : FP_EXIT_OK;
+}
