@@ -69,7 +69,6 @@ static size_t percpu_buf_size;
 static bool header_printed;
 static double last_report_time;
 
-const char *argp_program_version = "bmc-stat " FASTPATH_VERSION;
 const char argp_program_doc[] =
 	"Show the hit rate and counters of BMC, the in-kernel memcached "
 	"cache.\n"
@@ -448,7 +447,7 @@ int main(int argc, char **argv)
 		.children = children,
 	};
 	char(*names)[256] = NULL;
-	int err, n, k;
+	int err, n, k, skipped = 0;
 
 	fp_init("bmc-stat");
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -483,11 +482,23 @@ int main(int argc, char **argv)
 				       BMC_PIN_ROOT);
 			goto cleanup;
 		}
+		/*
+		 * One broken pin directory (a half-done attach, another
+		 * version) must not hide the others: say so, skip it, and
+		 * exit 1 at the end.
+		 */
 		for (k = 0; k < n; k++) {
-			nr_ifaces = k + 1;
-			err = open_iface(&ifaces[k], names[k]);
-			if (err)
-				goto cleanup;
+			if (open_iface(&ifaces[nr_ifaces], names[k])) {
+				if (ifaces[nr_ifaces].stats_fd >= 0)
+					close(ifaces[nr_ifaces].stats_fd);
+				skipped++;
+				continue;
+			}
+			nr_ifaces++;
+		}
+		if (!nr_ifaces) {
+			err = 1;
+			goto cleanup;
 		}
 	}
 
@@ -500,6 +511,8 @@ int main(int argc, char **argv)
 	}
 	last_report_time = fp_wall_time();
 	err = fp_report_loop(FP_LOOP_ONCE_NOW, report, NULL);
+	if (!err && skipped)
+		err = 1;
 
 cleanup:
 	for (k = 0; k < nr_ifaces; k++)
