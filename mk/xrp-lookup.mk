@@ -1,0 +1,23 @@
+# xrp-lookup: the built-in storage functions (bpf/xrp/*.c) are compiled twice:
+# into the BPF object (for `verify`) and natively into the tool (for the
+# pread and io_uring engines). liburing drives the uring engine; libdl loads
+# users' functions.
+XRP_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+XRP_FN_SRCS := $(wildcard bpf/xrp/*.c)
+OBJS_xrp-lookup := $(patsubst bpf/xrp/%.c,$(BUILD)/xrp-fn/%.o,$(XRP_FN_SRCS))
+LDLIBS_xrp-lookup := -luring -ldl -lpthread
+
+$(BUILD)/xrp-fn/%.o: bpf/xrp/%.c include/xrp.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -DXRP_ENTRY_NAME=xrp_entry_$* -c $< -o $@
+
+# The BPF side includes the function sources; linux/types.h needs the
+# multiarch asm/ directory when it is not vmlinux.h.
+$(BUILD)/xrp-lookup.bpf.o: BPF_CFLAGS += -I/usr/include/$(XRP_MULTIARCH)
+$(BUILD)/xrp-lookup.bpf.o: $(XRP_FN_SRCS) bpf/xrp-lookup.h
+
+# The tool embeds include/xrp.h (for users' functions) and knows the
+# multiarch directory for compiling them as BPF.
+$(BUILD)/xrp-lookup.o: CFLAGS += -DXRP_MULTIARCH='"$(XRP_MULTIARCH)"'
+$(BUILD)/xrp-lookup.o: $(XRP_FN_SRCS)
