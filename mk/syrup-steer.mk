@@ -1,0 +1,14 @@
+# syrup-steer: the test server and load generator (tests/, bench/syrup), and
+# where an installed syrup-steer looks for syrup.h when compiling policies.
+
+$(BUILD)/syrup-steer.o: CFLAGS += -DSYRUP_PREFIX_INCLUDE='"$(PREFIX)/include/fastpath"'
+
+EXTRA_BINS += $(BUILD)/syrup-server $(BUILD)/syrup-client
+
+$(BUILD)/syrup-server: tests/syrup-server.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread -lm
+
+$(BUILD)/syrup-client: tests/syrup-client.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread -lm
