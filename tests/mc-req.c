@@ -2,17 +2,18 @@
 /*
  * mc-req: a tiny memcached text-protocol client for tests.
  *
- *   mc-req [-t] [-n] [-b BYTES] [-w MS] [-r ID] HOST PORT LINE...
+ *   mc-req [-t] [-n] [-X] [-b BYTES] [-w MS] [-r ID] HOST PORT LINE...
  *
  * Each LINE is sent followed by "\r\n"; all lines go out together.
  * UDP (default): one datagram behind the 8-byte memcached frame header
- * (request id, sequence 0, 1 datagram, reserved 0); the reply datagrams are
- * put back in sequence order and their payload is written to stdout as is.
- * The reply must echo the request id. -n: expect no reply (noreply), wait
- * -w MS and exit 0.
- * TCP (-t): all lines in one write (one segment, TCP_NODELAY), or in
- * chunks of -b BYTES with a short pause between them; then the write side is
- * shut and everything memcached sends until it closes goes to stdout.
+ * (request id, sequence 0, 1 datagram, reserved 0); the payloads of the
+ * reply datagrams are written to stdout as is, once the reply is whole.
+ * Every reply datagram must echo the request id. -n: expect no reply (noreply),
+ * wait -w MS and exit 0. TCP (-t): all lines in one write (one segment,
+ * TCP_NODELAY), or in chunks of -b BYTES with a short pause between them; then
+ * the write side is shut and everything memcached sends until it closes goes to
+ * stdout. -X: each LINE is hex (e.g. "80 01 00 05", spaces allowed) sent as raw
+ * bytes without "\r\n", for binary-protocol requests.
  * HOST may be IPv4 or IPv6. Exit 0 on a reply, 1 on timeout or error.
  */
 #include <arpa/inet.h>
@@ -29,13 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_DGRAMS 64
-#define DGRAM_MAX  1400
-
 static void usage(void)
 {
-	fprintf(stderr, "usage: mc-req [-t] [-n] [-b BYTES] [-w MS] [-r ID] "
-			"HOST PORT LINE...\n");
+	fprintf(stderr,
+		"usage: mc-req [-t] [-n] [-X] [-b BYTES] [-w MS] [-r ID] "
+		"HOST PORT LINE...\n");
 	exit(64);
 }
 
@@ -126,15 +125,53 @@ static int do_tcp(const struct sockaddr_storage *ss, socklen_t sl,
 	return 0;
 }
 
+/*
+ * Is `buf` one whole text-protocol reply? VALUE blocks are skipped by their
+ * byte count (values may hold "END\r\n"), STAT lines continue, any other
+ * line ends the reply.
+ */
+static int reply_complete(const char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *eol = memmem(buf + pos, len - pos, "\r\n", 2);
+		size_t line_end;
+
+		if (!eol)
+			return 0;
+		line_end = eol - buf;
+		if (line_end - pos > 6 && !memcmp(buf + pos, "VALUE ", 6)) {
+			char line[512];
+			unsigned long bytes;
+			size_t l = line_end - pos < sizeof(line) - 1
+					   ? line_end - pos
+					   : sizeof(line) - 1;
+
+			memcpy(line, buf + pos, l);
+			line[l] = 0;
+			if (sscanf(line, "VALUE %*s %*u %lu", &bytes) != 1)
+				return 1; /* not ours to judge: show it */
+			pos = line_end + 2 + bytes + 2;
+			continue;
+		}
+		if (line_end - pos > 5 && !memcmp(buf + pos, "STAT ", 5)) {
+			pos = line_end + 2;
+			continue;
+		}
+		return line_end + 2 == len;
+	}
+	return 0;
+}
+
 static int do_udp(const struct sockaddr_storage *ss, socklen_t sl,
 		  const char *req, size_t len, uint16_t id, int noreply,
 		  int wait_ms)
 {
-	static char parts[MAX_DGRAMS][DGRAM_MAX];
-	static size_t part_len[MAX_DGRAMS];
-	char pkt[65536], in[2048];
+	static char reply[1 << 20];
+	char pkt[65536], in[65536];
 	int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
-	int got = 0, total = -1, i;
+	size_t rlen = 0;
 	struct pollfd pfd;
 
 	if (fd < 0 || connect(fd, (const struct sockaddr *)ss, sl)) {
@@ -159,7 +196,7 @@ static int do_udp(const struct sockaddr_storage *ss, socklen_t sl,
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	if (noreply) {
-		/* Nothing should come back; report it if something does. */
+		/* Nothing should come back; show it if something does. */
 		if (poll(&pfd, 1, wait_ms) > 0) {
 			ssize_t n = recv(fd, in, sizeof(in), 0);
 
@@ -168,13 +205,19 @@ static int do_udp(const struct sockaddr_storage *ss, socklen_t sl,
 		}
 		return 0;
 	}
-	while (total < 0 || got < total) {
+	/*
+	 * memcached 1.6 sends a multi-key reply as several datagrams, each
+	 * marked "0 of 1": collect them in arrival order (a veth keeps it)
+	 * until the text protocol says the reply is whole.
+	 */
+	do {
 		ssize_t n;
 		unsigned int rid, seq, cnt;
 
 		if (poll(&pfd, 1, wait_ms) <= 0) {
-			fprintf(stderr, "mc-req: no reply within %d ms\n",
-				wait_ms);
+			fwrite(reply, 1, rlen, stdout);
+			fprintf(stderr, "mc-req: no%s reply within %d ms\n",
+				rlen ? " complete" : "", wait_ms);
 			return 1;
 		}
 		n = recv(fd, in, sizeof(in), 0);
@@ -188,40 +231,34 @@ static int do_udp(const struct sockaddr_storage *ss, socklen_t sl,
 		cnt = (unsigned char)in[4] << 8 | (unsigned char)in[5];
 		if (rid != id) {
 			fprintf(stderr,
-				"mc-req: reply has request id %u, "
-				"expected %u\n",
+				"mc-req: reply has request id %u, expected "
+				"%u\n",
 				rid, id);
 			return 1;
 		}
-		if (in[6] || in[7]) {
+		if (in[6] || in[7] || cnt == 0 || seq >= cnt) {
 			fprintf(stderr,
-				"mc-req: reserved header bytes not zero\n");
+				"mc-req: bad frame header: seq %u of %u, "
+				"reserved %02x%02x\n",
+				seq, cnt, (unsigned char)in[6],
+				(unsigned char)in[7]);
 			return 1;
 		}
-		if (cnt == 0 || cnt > MAX_DGRAMS || seq >= cnt ||
-		    (total >= 0 && (int)cnt != total)) {
-			fprintf(stderr,
-				"mc-req: bad frame header: seq %u of "
-				"%u\n",
-				seq, cnt);
+		if (rlen + n - 8 > sizeof(reply)) {
+			fprintf(stderr, "mc-req: reply too long\n");
 			return 1;
 		}
-		total = cnt;
-		if (part_len[seq] || n - 8 > DGRAM_MAX)
-			continue;
-		memcpy(parts[seq], in + 8, n - 8);
-		part_len[seq] = n - 8;
-		got++;
-	}
-	for (i = 0; i < total; i++)
-		fwrite(parts[i], 1, part_len[i], stdout);
+		memcpy(reply + rlen, in + 8, n - 8);
+		rlen += n - 8;
+	} while (!reply_complete(reply, rlen));
+	fwrite(reply, 1, rlen, stdout);
 	close(fd);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	int tcp = 0, noreply = 0, wait_ms = -1, opt, i;
+	int tcp = 0, noreply = 0, hex = 0, wait_ms = -1, opt, i;
 	size_t chunk = 0, len = 0, cap = 0;
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -230,13 +267,16 @@ int main(int argc, char **argv)
 
 	srand(time(NULL) ^ getpid());
 	id = rand() & 0xffff;
-	while ((opt = getopt(argc, argv, "tnb:w:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "tnXb:w:r:")) != -1) {
 		switch (opt) {
 		case 't':
 			tcp = 1;
 			break;
 		case 'n':
 			noreply = 1;
+			break;
+		case 'X':
+			hex = 1;
 			break;
 		case 'b':
 			chunk = strtoul(optarg, NULL, 0);
@@ -263,6 +303,23 @@ int main(int argc, char **argv)
 			req = realloc(req, cap);
 			if (!req)
 				return 1;
+		}
+		if (hex) {
+			const char *p = argv[i];
+			unsigned int b;
+			int n;
+
+			while (*p) {
+				if (*p == ' ') {
+					p++;
+					continue;
+				}
+				if (sscanf(p, "%2x%n", &b, &n) != 1 || n != 2)
+					usage();
+				req[len++] = b;
+				p += 2;
+			}
+			continue;
 		}
 		memcpy(req + len, argv[i], l);
 		memcpy(req + len + l, "\r\n", 2);
