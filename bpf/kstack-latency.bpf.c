@@ -31,24 +31,35 @@ const volatile bool filter_dev_part = false;
 /* Histogram generation being written; flipped by user space. */
 __u32 gen = 0;
 
+/* Requests a read keeps track of; more are timed as unattributed. */
+#define KSTACK_MAX_RQS 8
+
 struct read_state {
-	__u64 enter_ts; /* also identifies this read to its requests */
+	__u64 enter_ts; /* 0 = no read in progress; identifies the read */
 	__u64 bio_ts;	/* first bio queued, 0 = none yet */
-	__u64 issue_ts; /* earliest issue among completed requests */
-	__u64 done_ts;	/* last request completion */
+	__u32 nr_rqs;
+	__u32 pad;
+	__u64 rqs[KSTACK_MAX_RQS]; /* its requests (keys of `rqs`) */
 };
 
 struct rq_state {
 	__u64 issue_ts;
-	__u64 enter_ts; /* owning read's enter_ts; 0 = unattributed */
-	__u32 tid;
+	__u64 done_ts;	/* set at completion for requests a read collects */
+	__u64 enter_ts; /* owning read's enter_ts */
+	__u32 tid;	/* owning read's task; 0 = unattributed */
 	__u32 pad;
 };
 
+/*
+ * The read in progress, per task: task storage is a pointer away and goes
+ * away with the task, where a hash keyed by TID costs an update and a delete
+ * per read. Completions, which run elsewhere, only touch the request's
+ * entry; the read collects its requests when the syscall returns.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct read_state);
 } reads SEC(".maps");
 
@@ -149,29 +160,29 @@ static __always_inline void record(__u32 layer, __u64 ns)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(kstack_sys_enter, struct pt_regs *regs, long nr)
 {
-	struct read_state st = {};
-	__u64 pid_tgid;
-	__u32 tid;
+	struct read_state *st;
 
 	if (!is_read_syscall(nr))
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	if (!task_selected(pid_tgid))
+	if (!task_selected(bpf_get_current_pid_tgid()))
 		return 0;
-	tid = (__u32)pid_tgid;
-	st.enter_ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&reads, &tid, &st, BPF_ANY);
+	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	st->bio_ts = 0;
+	st->nr_rqs = 0;
+	st->enter_ts = bpf_ktime_get_ns();
 	return 0;
 }
 
 SEC("tp_btf/block_bio_queue")
 int BPF_PROG(kstack_bio_queue, struct bio *bio)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct read_state *st;
 
-	st = bpf_map_lookup_elem(&reads, &tid);
-	if (!st || st->bio_ts)
+	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL, 0);
+	if (!st || !st->enter_ts || st->bio_ts)
 		return 0;
 	if (filter_dev && bdev_dev(bio->bi_bdev) != filter_dev)
 		return 0;
@@ -184,16 +195,19 @@ SEC("tp_btf/block_io_start")
 int BPF_PROG(kstack_io_start, struct request *rq)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	struct rq_state rs = {};
 	struct read_state *st;
 	__u64 key = (__u64)rq;
+	__u32 n;
 
 	if (filter_dev && rq_dev(rq) != filter_dev)
 		return 0;
-	st = bpf_map_lookup_elem(&reads, &tid);
-	if (st && st->bio_ts) {
-		rs.tid = tid;
+	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL, 0);
+	if (st && st->enter_ts && st->bio_ts &&
+	    (n = st->nr_rqs) < KSTACK_MAX_RQS) {
+		st->rqs[n] = key;
+		st->nr_rqs = n + 1;
+		rs.tid = (__u32)pid_tgid;
 		rs.enter_ts = st->enter_ts;
 	} else if (!task_selected(pid_tgid)) {
 		return 0;
@@ -234,7 +248,6 @@ int BPF_PROG(kstack_rq_complete, struct request *rq, blk_status_t error,
 	     unsigned int nr_bytes)
 {
 	__u64 key = (__u64)rq;
-	struct read_state *st;
 	struct rq_state *rs;
 	__u64 now;
 
@@ -246,22 +259,11 @@ int BPF_PROG(kstack_rq_complete, struct request *rq, blk_status_t error,
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (rs->tid) {
-		st = bpf_map_lookup_elem(&reads, &rs->tid);
-		if (st && st->enter_ts == rs->enter_ts) {
-			if (rs->issue_ts &&
-			    (!st->issue_ts || rs->issue_ts < st->issue_ts))
-				st->issue_ts = rs->issue_ts;
-			if (now > st->done_ts)
-				st->done_ts = now;
-			bpf_map_delete_elem(&rqs, &key);
-			return 0;
-		}
-		/* Its read returned already (e.g. async readahead). */
+		rs->done_ts = now; /* its read collects it */
+		return 0;
 	}
-	if (rs->issue_ts && now > rs->issue_ts)
-		record(KSTACK_UNATTRIBUTED, now - rs->issue_ts);
-	else
-		record(KSTACK_UNATTRIBUTED, 0);
+	record(KSTACK_UNATTRIBUTED,
+	       rs->issue_ts && now > rs->issue_ts ? now - rs->issue_ts : 0);
 	bpf_map_delete_elem(&rqs, &key);
 	return 0;
 }
@@ -269,28 +271,49 @@ int BPF_PROG(kstack_rq_complete, struct request *rq, blk_status_t error,
 SEC("tp_btf/sys_exit")
 int BPF_PROG(kstack_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u64 t0, t1, t2, t3, t4;
+	__u64 t0, t1, t2 = 0, t3 = 0, t4;
 	struct read_state *st;
-	__u32 tid;
+	struct rq_state *rs;
+	__u32 i, n;
 
 	if (!is_read_syscall(exit_syscall_nr(regs)))
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	st = bpf_map_lookup_elem(&reads, &tid);
-	if (!st)
+	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL, 0);
+	if (!st || !st->enter_ts)
 		return 0;
+	t4 = bpf_ktime_get_ns();
 	if (!st->bio_ts)
 		goto out; /* served without block I/O (page cache) */
-	if (!st->issue_ts || !st->done_ts) {
+
+	/* First issue and last completion among the read's requests. */
+	n = st->nr_rqs;
+	for (i = 0; i < KSTACK_MAX_RQS && i < n; i++) {
+		__u64 key = st->rqs[i];
+
+		rs = bpf_map_lookup_elem(&rqs, &key);
+		if (!rs || rs->enter_ts != st->enter_ts)
+			continue; /* reused by a later read: lost */
+		if (!rs->done_ts || !rs->issue_ts) {
+			/* Still in flight (readahead it did not wait for):
+			 * let the completion time it as unattributed. */
+			rs->tid = 0;
+			continue;
+		}
+		if (!t2 || rs->issue_ts < t2)
+			t2 = rs->issue_ts;
+		if (rs->done_ts > t3)
+			t3 = rs->done_ts;
+		bpf_map_delete_elem(&rqs, &key);
+	}
+	if (!t3) {
 		record(KSTACK_INCOMPLETE, 0);
 		goto out;
 	}
 	/* Clamp so the layers are never negative and sum to the total. */
-	t4 = bpf_ktime_get_ns();
 	t0 = st->enter_ts;
 	t1 = st->bio_ts > t0 ? st->bio_ts : t0;
-	t2 = st->issue_ts > t1 ? st->issue_ts : t1;
-	t3 = st->done_ts > t2 ? st->done_ts : t2;
+	t2 = t2 > t1 ? t2 : t1;
+	t3 = t3 > t2 ? t3 : t2;
 	t4 = t4 > t3 ? t4 : t3;
 	record(KSTACK_SYSCALL, t1 - t0);
 	record(KSTACK_BLOCK, t2 - t1);
@@ -298,6 +321,6 @@ int BPF_PROG(kstack_sys_exit, struct pt_regs *regs, long ret)
 	record(KSTACK_COMPLETION, t4 - t3);
 	record(KSTACK_TOTAL, t4 - t0);
 out:
-	bpf_map_delete_elem(&reads, &tid);
+	st->enter_ts = 0;
 	return 0;
 }
