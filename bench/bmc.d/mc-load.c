@@ -5,7 +5,7 @@
  * created yourself.
  *
  *   mc-load [-m get|set] [-d SECS] [-k KEYS] [-v BYTES] [-z S] [-w WINDOW]
- *           [-b BATCH] [-c CPU] [-s SOCKETS] HOST PORT
+ *           [-b BATCH] [-c CPU] [-s SOCKETS] [-r RATE] HOST PORT
  *
  * -m set  stores every key once ("set key:NNNNNNNN 0 0 BYTES"), waiting for
  *         STORED, so a later GET run finds them all.
@@ -15,6 +15,7 @@
  *         with recvmmsg(). Each reply's value is checked against the bytes
  *         -m set stored for that key.
  * -c CPU  pins the generator to one core.
+ * -r RATE at most RATE requests per second (default: as fast as it goes).
  *
  * Prints "name value" lines: requests_per_sec, sent, replies, hits,
  * misses, bad, lost, seconds.
@@ -49,6 +50,7 @@ static struct {
 	unsigned int batch;
 	int cpu;
 	unsigned int nsock;
+	double rate;
 } cfg = {
 	.seconds = 5,
 	.keys = 10000,
@@ -114,8 +116,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: mc-load [-m get|set] [-d SECS] [-k KEYS] [-v BYTES] "
-		"[-z S] [-w WINDOW] [-b BATCH] [-c CPU] [-s SOCKETS] HOST "
-		"PORT\n");
+		"[-z S] [-w WINDOW] [-b BATCH] [-c CPU] [-s SOCKETS] [-r RATE] "
+		"HOST PORT\n");
 	exit(64);
 }
 
@@ -198,7 +200,7 @@ int main(int argc, char **argv)
 	unsigned int i, s, rr = 0, passes = 0;
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "m:d:k:v:z:w:b:c:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:d:k:v:z:w:b:c:s:r:")) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!strcmp(optarg, "set"))
@@ -229,6 +231,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			cfg.nsock = strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			cfg.rate = atof(optarg);
 			break;
 		default:
 			usage();
@@ -323,9 +328,11 @@ int main(int argc, char **argv)
 				break;
 			next_key = 0;
 		}
-		/* Send a batch when the window has room. */
-		if (inflight + cfg.batch <= cfg.window &&
-		    !(cfg.set_mode && next_key >= cfg.keys)) {
+		/* Send a batch when the window has room (and -r allows). */
+		if (cfg.rate > 0 && c.sent >= cfg.rate * (t - start)) {
+			usleep(200);
+		} else if (inflight + cfg.batch <= cfg.window &&
+			   !(cfg.set_mode && next_key >= cfg.keys)) {
 			unsigned int n = 0;
 
 			for (i = 0; i < cfg.batch; i++) {
