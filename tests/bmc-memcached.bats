@@ -9,6 +9,8 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
+	command -v bmc-attach >/dev/null || skip "bmc-attach is not built"
+	command -v memcached >/dev/null || skip "memcached is not installed"
 	fp_mounts
 	NS_S=$(fp_name bmcs)
 	NS_C=$(fp_name bmcc)
