@@ -117,6 +117,19 @@ release_reader() {
 	assert_output "200 200 200 200 200 200"
 }
 
+@test "kstack-latency: read, pread64, readv, preadv and preadv2 all count" {
+	start_tracer -d "$DISK_A" -j
+	# fio's engines, one per syscall: 10 random 4 KiB O_DIRECT reads each.
+	for engine in sync psync vsync pvsync pvsync2; do
+		fio --name=kstack-test --filename="$LOOP_A" --rw=randread \
+			--bs=4k --size=40k --direct=1 --iodepth=1 \
+			--ioengine=$engine --output-format=terse >/dev/null
+	done
+	stop_tracer
+	run jq -r .ios "$OUT"
+	assert_output 50
+}
+
 @test "kstack-latency: layers are non-negative and add up to the total" {
 	start_tracer -d "$DISK_A" -j
 	direct_reads "$LOOP_A" 100
