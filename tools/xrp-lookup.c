@@ -351,11 +351,18 @@ static int db_open(struct db *db, const char *path)
 {
 	struct bpfkv_node *node = NULL;
 	uint64_t level_start = 0, level_nodes = 1;
+	struct stat st;
 	unsigned int d;
 	int err;
 
 	memset(db, 0, sizeof(*db));
 	db->path = path;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISBLK(st.st_mode)) {
+		db->fd = -1;
+		return fp_error("%s is neither a file nor a block device",
+				path);
+	}
 	db->fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (db->fd < 0) {
 		if (errno == EINVAL)
@@ -367,11 +374,11 @@ static int db_open(struct db *db, const char *path)
 	}
 	if (dev_size(db->fd, path, &db->dev_size, &db->blockdev))
 		goto fail;
-	if (db->dev_size < BPFKV_BLOCK_SIZE) {
+	if (db->dev_size < db_bytes(1)) {
 		fp_error("%s is not a BPF-KV database: too short (%llu bytes, "
-			 "a database is at least %u)",
+			 "a database is at least %llu)",
 			 path, (unsigned long long)db->dev_size,
-			 BPFKV_BLOCK_SIZE + BPFKV_FANOUT * BPFKV_VALUE_SIZE);
+			 (unsigned long long)db_bytes(1));
 		goto fail;
 	}
 	if (posix_memalign((void **)&node, 4096, 4096)) {
@@ -1362,15 +1369,19 @@ static int choose_engine(enum engine *out, bool announce)
 		if (uring_works()) {
 			*out = ENG_URING;
 			if (announce)
-				fp_warn("engine auto: using uring (%s)",
-					xrp_kernel() ? "this build cannot "
-						       "drive XRP"
-						     : "no XRP in this kernel");
+				fprintf(stderr,
+					"%s: engine auto: using uring (%s)\n",
+					fp_tool_name,
+					xrp_kernel()
+						? "this build cannot drive XRP"
+						: "no XRP in this kernel");
 		} else {
 			*out = ENG_PREAD;
 			if (announce)
-				fp_warn("engine auto: using pread (no XRP, "
-					"no io_uring)");
+				fprintf(stderr,
+					"%s: engine auto: using pread (no XRP, "
+					"no io_uring)\n",
+					fp_tool_name);
 		}
 		return 0;
 	}
@@ -1827,9 +1838,12 @@ static void log_tail(char *log, const char **reason, const char **tail)
 
 static uint64_t log_insns(const char *log)
 {
-	const char *p = strstr(log, "processed ");
+	const char *p, *last = NULL;
 
-	return p ? strtoull(p + 10, NULL, 10) : 0;
+	for (p = log; (p = strstr(p, "processed ")); p++)
+		if (p == log || p[-1] == '\n')
+			last = p;
+	return last ? strtoull(last + 10, NULL, 10) : 0;
 }
 
 /*
@@ -1946,7 +1960,10 @@ static int cmd_verify(void)
 	log = malloc(VLOG_SIZE);
 	if (!log)
 		return fp_error("out of memory");
-	/* Statistics only first: a full log of a big program is huge. */
+	/*
+	 * Statistics only first, for the verdict: a full log of a big program
+	 * overflows, and then the kernel answers ENOSPC whatever the verdict.
+	 */
 	if (verify_load(obj, prog, 4, log, &err) == 0) {
 		insns = log_insns(log);
 		if (fp_opts.json) {
@@ -1968,12 +1985,11 @@ static int cmd_verify(void)
 		ret = 0;
 		goto out;
 	}
-	if (err == -ENOENT || (err != -EACCES && err != -EINVAL &&
-			       err != -E2BIG && err != -ENOSPC)) {
+	if (err != -EACCES && err != -EINVAL && err != -E2BIG) {
 		fp_error("cannot load %s: %s", name, fp_strerror(err));
 		goto out;
 	}
-	/* Refused: load again with the full log for the reason. */
+	/* Refused: again with the full log; its tail holds the reason. */
 	verify_load(obj, prog, 1, log, &err);
 	log_tail(log, &reason, &tail);
 	fp_debug("verifier log:\n%s", log);
