@@ -1116,6 +1116,22 @@ static bool uring_start_next(struct worker *w, unsigned int slot)
 	return true;
 }
 
+/*
+ * SQPOLL: the kernel thread submits; we look for completions in the CQ
+ * ring without a system call, for up to this many pauses (about a
+ * millisecond) before sleeping in io_uring_enter.
+ */
+#define SQPOLL_SPIN 20000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
 static void *uring_worker(void *arg)
 {
 	struct worker *w = arg;
@@ -1147,12 +1163,12 @@ static void *uring_worker(void *arg)
 			ret = io_uring_submit(&w->ring);
 			for (unsigned int spin = 0;
 			     !io_uring_cq_ready(&w->ring); spin++) {
-				if (spin > 200000) {
+				if (spin > SQPOLL_SPIN) {
 					ret = io_uring_wait_cqe(&w->ring, &cqe);
 					w->own_syscalls++;
 					break;
 				}
-				__builtin_ia32_pause();
+				cpu_relax();
 			}
 		}
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
