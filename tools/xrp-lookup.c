@@ -104,7 +104,7 @@ const char argp_program_doc[] =
 	"against <fastpath/xrp.h>.\n"
 	"\v"
 	"EXAMPLES:\n"
-	"    xrp-lookup create --layers 4 /dev/loop0   # 923,521 keys, 60 MB\n"
+	"    xrp-lookup create --layers 4 /dev/loop0   # 923,521 keys, 71 MiB\n"
 	"    xrp-lookup get /dev/loop0 0 923520 42     # three lookups\n"
 	"    xrp-lookup range db.bin 100 120 --sum     # count and sum a "
 	"range\n"
@@ -127,7 +127,7 @@ static const struct argp_option options[] = {
 	 "pread, uring, xrp or auto (best present; default)", 2},
 	{"function", 'f', "FUNC", 0,
 	 "Storage function: bpfkv-get, bpfkv-range or FILE.c", 2},
-	{"max-depth", 'd', "N", 0, "At most N reads per lookup (default 64)",
+	{"max-depth", 'd', "N", 0, "Fail a lookup after N reads (default 64)",
 	 2},
 	{"sum", 's', NULL, 0, "range: print only the count and the sum", 3},
 	{"requests", 'r', "N", 0, "bench: lookups to run (default 100000)", 4},
