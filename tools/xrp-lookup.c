@@ -1993,9 +1993,8 @@ static int cmd_verify(void)
 			fp_json_object_end(&j);
 			fp_json_newline(&j);
 		} else {
-			printf("%s: pass (the kernel's verifier accepted it in "
-			       "a socket-filter stand-in; %llu instructions "
-			       "processed)\n",
+			printf("%s: pass (kernel verifier, socket-filter "
+			       "stand-in, %llu instructions processed)\n",
 			       name, (unsigned long long)insns);
 		}
 		ret = 0;
