@@ -11,28 +11,113 @@
  * ever appended, so an older bmc-stat still reads a newer attach's maps.
  */
 struct bmc_stats {
-	__u64 gets;          /* UDP get requests seen at XDP (one per request) */
-	__u64 hits;          /* requests answered from the kernel (XDP_TX) */
-	__u64 misses;        /* get requests passed to memcached */
-	__u64 fills;         /* cache entries installed from replies at TC */
+	__u64 gets;   /* UDP get requests seen at XDP (one per request) */
+	__u64 hits;   /* requests answered from the kernel (XDP_TX) */
+	__u64 misses; /* get requests passed to memcached */
+	__u64 fills;  /* cache entries installed from replies at TC */
 	__u64 invalidations; /* entries removed because of writes */
 	__u64 evictions;     /* entries replaced to make room */
-	__u64 passes;        /* packets not for BMC or not parseable, passed */
-	__u64 flushes;       /* whole-cache flushes (flush_all, restarts) */
+	__u64 passes;	     /* packets not for BMC or not parseable, passed */
+	__u64 flushes;	     /* whole-cache flushes (flush_all, restarts) */
 	__u64 stale_fills;   /* fills refused because a write raced them */
-	__u64 expired;       /* lookups that found an expired entry */
+	__u64 expired;	     /* lookups that found an expired entry */
 };
 
 struct bmc_config {
 	__u32 ifindex;
-	__u16 port;          /* memcached UDP/TCP port, host order */
-	__u8 xdp_mode;       /* enum fp_xdp_mode actually in use */
+	__u16 port;    /* memcached UDP/TCP port, host order */
+	__u8 xdp_mode; /* enum fp_xdp_mode actually in use */
 	__u8 pad;
 	__u64 cache_size;    /* bytes requested with --cache-size */
 	__u64 cache_entries; /* entries that gives */
-	__u32 max_age;       /* --max-age seconds, 0 = none */
+	__u32 max_age;	     /* --max-age seconds, 0 = none */
 	__u32 netns_ino;     /* network namespace inode it was attached in */
 	__u64 attached_at;   /* wall clock, seconds since the epoch */
 };
+
+/*
+ * Everything below is private to bmc-attach and its BPF programs (and its
+ * tests); bmc-stat does not need it.
+ */
+#ifndef __VMLINUX_H__
+#include <linux/bpf.h> /* struct bpf_spin_lock */
+#endif
+#define BMC_MAX_KEY   250  /* memcached's own key limit */
+#define BMC_MAX_VALUE 1000 /* larger values are not cached */
+#define BMC_BLOB_MAX  1280 /* "VALUE key flags bytes\r\n<data>\r\n" */
+#define BMC_WAYS      4	   /* set associativity */
+#define BMC_MAX_KEYS  8	   /* keys per multi-get answered in the kernel */
+#define BMC_UDP_MAX   1400 /* memcached's UDP payload limit per datagram */
+#define BMC_PEND_MAX  8	   /* buckets one connection keeps pending */
+
+/* One cache way. blob is the exact reply fragment memcached sent. */
+struct bmc_entry {
+	struct bpf_spin_lock lock;
+	__u32 blob_len;
+	__u64 hash;
+	__u64 stamp;	/* write sequence snapshot of the GET that filled it */
+	__u64 deadline; /* CLOCK_MONOTONIC ns; ~0 = never expires */
+	__u64 filled;	/* CLOCK_MONOTONIC ns of the fill */
+	__u32 key_len;
+	__u32 csum; /* unfolded 32-bit one's complement sum of blob */
+	__u32 valid;
+	__u32 pad;
+	__u8 blob[BMC_BLOB_MAX];
+};
+
+/* Per key-hash bucket: last invalidation sequence, writes in flight. */
+struct bmc_bucket {
+	__u64 gen;
+	__s64 pending;
+};
+
+/* Global state, one entry. */
+struct bmc_state {
+	__u64 seq;	/* write sequence: every invalidation takes one */
+	__u64 flushed;	/* sequence of the last whole-cache flush */
+	__s64 pending;	/* unparseable writes in flight (global pending) */
+	__u64 flush_at; /* delayed flush_all: CLOCK_MONOTONIC ns, 0 = none */
+};
+
+/* GET requests that missed, waiting for memcached's reply. */
+struct bmc_req_key {
+	__u32 addr[4]; /* client address, IPv4 in addr[0] */
+	__u16 port;    /* client port, network order */
+	__u16 reqid;   /* memcached UDP request id, network order */
+};
+
+/* A client connection (TCP) or client address/port (UDP). */
+struct bmc_conn_key {
+	__u32 addr[4];
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct bmc_conn {
+	struct bpf_spin_lock lock;
+	__u32 next_seq; /* TCP: next expected sequence number */
+	__u32 skip;	/* TCP: value bytes still to skip at next_seq */
+	__u8 state;	/* enum bmc_conn_state */
+	__u8 npend;
+	__u8 gpend; /* global pending units this connection holds */
+	__u8 pad;
+	__u32 pend[BMC_PEND_MAX];
+};
+
+enum bmc_conn_state {
+	BMC_CONN_LOST = 0, /* stream position unknown: every segment flushes */
+	BMC_CONN_SYNCED,   /* at a command boundary (after skip bytes) */
+	BMC_CONN_SKIPLINE, /* inside a data-less command line: skip to \n */
+};
+
+/* What a write does to the remembered expiry of its key. */
+struct bmc_exp {
+	__u64 deadline; /* CLOCK_MONOTONIC ns; ~0 = never */
+};
+
+/* TC filter identity on the egress hook. */
+#define BMC_TC_HANDLE 0xb3c
+#define BMC_TC_PRIO   0xb3c
 
 #endif

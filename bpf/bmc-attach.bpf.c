@@ -1,0 +1,1931 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BMC: an in-kernel cache in front of memcached.
+ *
+ *   bmc_rx       XDP ingress: answers UDP "get" hits with XDP_TX, records
+ *                misses, parses every write (UDP and TCP) and invalidates.
+ *   bmc_tx       TC egress: fills the cache from memcached's single-datagram
+ *                GET replies; a reply on a connection ends its pending writes.
+ *   bmc_restart  tp_btf/inet_sock_set_state: memcached's TCP listener
+ *                closed or opened -> flush.
+ *
+ * Consistency (why a GET reply never re-installs a value older than a write)
+ * -------------------------------------------------------------------------
+ * A global write sequence `seq` grows by one at every invalidation. Each key
+ * hash falls in a bucket holding `gen` (the sequence of its last
+ * invalidation, kept monotonic) and `pending` (writes seen at ingress whose
+ * application by memcached is not yet known to be over).
+ *
+ *  1. A write to key K at ingress: pending[b]++ (remembered on its client
+ *     connection), then gen[b] = ++seq. Entries stamped < gen[b] are dead.
+ *  2. A GET that misses at ingress records S = seq under (client, request id);
+ *     two outstanding GETs with the same id keep the older S.
+ *  3. memcached's reply at egress fills K only if pending[b] == 0,
+ *     gen[b] <= S and the last flush <= S; the entry is stamped S and is
+ *     served only while gen[b] <= S and flushed <= S (checked at every hit).
+ *  4. The first reply (or FIN) memcached sends on the writer's connection
+ *     proves the write was applied: gen[b] = ++seq again, then pending[b]--.
+ *
+ * GET miss -> write -> old reply: the write's step 1 sets gen[b] > S, so the
+ * fill is refused (stale_fills) and any fill that slipped in before step 1
+ * is dead at once. A GET that reaches ingress after the write but is
+ * processed by memcached before it (another socket, another thread) sees
+ * pending[b] > 0 until step 4, and step 4 moves gen[b] past its S. Entries
+ * installed between a check and the install are stamped S < the new gen.
+ * Anything we cannot parse with certainty (TCP stream out of sync, binary
+ * protocol writes, unknown commands) flushes everything the same way, with
+ * a global pending count. Residual: with pipelined TCP, "the first reply on
+ * the connection" may answer an earlier command than the write; see
+ * docs/readme/20-bmc-attach.md.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "bmc.h"
+
+#define ETH_P_IP     0x0800
+#define ETH_P_IPV6   0x86DD
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define TC_ACT_OK_   0
+
+#define REQ_BUF	     2048
+#define REQ_MASK     (REQ_BUF - 1)
+#define LINE_MAX_    320 /* longest command line we parse */
+#define MAX_CMDS     48	 /* commands per segment or datagram */
+#define MAX_GAT_KEYS 24
+#define NS	     1000000000ULL
+#define EXP_MARGIN   (2 * NS) /* memcached's clock lags up to ~2 s */
+#define NEVER	     (~0ULL)
+
+/* Set by bmc-attach before load. */
+const volatile __u16 port_be = 0;	  /* memcached port, network order */
+const volatile __u64 set_mask = 0;	  /* sets - 1 (power of two) */
+const volatile __u64 gen_mask = 0;	  /* buckets - 1 (power of two) */
+const volatile __u64 max_age_ns = 0;	  /* 0: unknown expiry not cached */
+const volatile __s64 realtime_off_ns = 0; /* CLOCK_REALTIME - MONOTONIC */
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bmc_stats);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bmc_config);
+} bmc_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024); /* sets * BMC_WAYS, set by bmc-attach */
+	__type(key, __u32);
+	__type(value, struct bmc_entry);
+} cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024); /* gen_mask + 1 */
+	__type(key, __u32);
+	__type(value, struct bmc_bucket);
+} buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bmc_state);
+} state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bmc_req_key);
+	__type(value, __u64);
+} reqs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct bmc_conn_key);
+	__type(value, struct bmc_conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192); /* set by bmc-attach */
+	__type(key, __u64);
+	__type(value, struct bmc_exp);
+} exps SEC(".maps");
+
+struct slot {
+	__u32 len;
+	__u32 csum;
+	__u8 blob[BMC_BLOB_MAX];
+};
+
+/* Text to parse; global functions take it so the verifier checks them once. */
+struct textbuf {
+	__u8 b[REQ_BUF];
+};
+
+struct xdp_scratch {
+	struct textbuf req;
+	__u32 pos, len; /* parse_stream's cursor, opaque to the verifier */
+	__u32 op;
+	struct slot slots[BMC_MAX_KEYS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdp_scratch);
+} xdp_scratch SEC(".maps");
+
+struct tc_scratch {
+	struct textbuf buf;
+	__u32 op;
+	__u8 blob[BMC_BLOB_MAX + 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tc_scratch);
+} tc_scratch SEC(".maps");
+
+/*
+ * Passes a value through memory so the verifier stops tracking it as a
+ * constant: loops over packet text then converge instead of being explored
+ * once per possible position.
+ */
+#define OPAQUE(sc, x)                         \
+	({                                    \
+		(sc)->op = (x);               \
+		*(volatile __u32 *)&(sc)->op; \
+	})
+
+enum stat_field {
+	S_GETS,
+	S_HITS,
+	S_MISSES,
+	S_FILLS,
+	S_INVAL,
+	S_EVICT,
+	S_PASSES,
+	S_FLUSHES,
+	S_STALE,
+	S_EXPIRED,
+};
+
+static __always_inline void stat_inc(enum stat_field f)
+{
+	__u32 zero = 0;
+	__u64 *s = bpf_map_lookup_elem(&stats, &zero);
+
+	if (s)
+		s[f] += 1; /* per-CPU: no atomics needed */
+}
+
+static __always_inline struct bmc_state *get_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&state, &zero);
+}
+
+static __always_inline __u64 now_ns(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+/* *p = max(*p, v), atomically. */
+static __always_inline void atomic_max(__u64 *p, __u64 v)
+{
+	for (int i = 0; i < 8; i++) {
+		__u64 old = *(volatile __u64 *)p;
+
+		if (old >= v)
+			return;
+		if (__sync_val_compare_and_swap(p, old, v) == old)
+			return;
+	}
+}
+
+static __always_inline __u64 next_seq(struct bmc_state *st)
+{
+	return __sync_add_and_fetch(&st->seq, 1);
+}
+
+/* Whole-cache flush: every entry and every outstanding GET gets older. */
+__noinline int bmc_flush(void)
+{
+	struct bmc_state *st = get_state();
+
+	if (!st)
+		return 0;
+	atomic_max(&st->flushed, next_seq(st));
+	stat_inc(S_FLUSHES);
+	return 0;
+}
+
+static __always_inline void flush_all(void)
+{
+	bmc_flush();
+}
+
+static __always_inline __u64 fnv1a_init(void)
+{
+	return 0xcbf29ce484222325ULL;
+}
+
+#define FNV_PRIME 0x100000001b3ULL
+
+/*
+ * Global (non-static) functions are verified once, on their own, instead of
+ * at every call site: the scanning loops below stay cheap to verify.
+ */
+
+/* Hash of tb[off, off+len) (len <= BMC_MAX_KEY). Never 0. */
+__noinline __u64 bmc_hash(struct textbuf *tb, __u32 off, __u32 len)
+{
+	__u64 h = fnv1a_init();
+
+	if (!tb)
+		return 1;
+#pragma clang loop unroll(disable)
+	for (__u32 i = 0; i < BMC_MAX_KEY; i++) {
+		if (i >= len)
+			break;
+		h ^= tb->b[(off + i) & REQ_MASK];
+		h *= FNV_PRIME;
+	}
+	return h ? h : 1;
+}
+
+static __always_inline __u64 key_hash(struct textbuf *tb, __u32 off, __u32 len)
+{
+	return bmc_hash(tb, off, len);
+}
+
+/* Next space-separated token in [pos, end): start << 32 | length. */
+__noinline __u64 bmc_tok(struct textbuf *tb, __u32 pos, __u32 end)
+{
+	__u32 p = pos, s;
+
+	if (!tb)
+		return 0;
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < LINE_MAX_; i++) {
+		if (p >= end || tb->b[p & REQ_MASK] != ' ')
+			break;
+		p++;
+	}
+	s = p;
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < LINE_MAX_; i++) {
+		if (p >= end || tb->b[p & REQ_MASK] == ' ')
+			break;
+		p++;
+	}
+	return (__u64)s << 32 | (p - s);
+}
+
+/* A key in a get line: like bmc_tok but also ends at CR or LF. */
+__noinline __u64 bmc_key(struct textbuf *tb, __u32 pos, __u32 end)
+{
+	__u32 p = pos, s;
+
+	if (!tb)
+		return 0;
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < 8; i++) {
+		if (p >= end || tb->b[p & REQ_MASK] != ' ')
+			break;
+		p++;
+	}
+	s = p;
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < BMC_MAX_KEY + 1; i++) {
+		__u8 c;
+
+		if (p >= end)
+			break;
+		c = tb->b[p & REQ_MASK];
+		if (c == ' ' || c == '\r' || c == '\n')
+			break;
+		p++;
+	}
+	return (__u64)s << 32 | (p - s);
+}
+
+#define EOL_PARTIAL 0xffffffffU /* no LF before len */
+#define EOL_LONG    0xfffffffeU /* no LF within LINE_MAX_ */
+
+/* Offset of the next LF at or after pos. */
+__noinline __u32 bmc_eol(struct textbuf *tb, __u32 pos, __u32 len)
+{
+	__u32 p = pos;
+
+	if (!tb)
+		return EOL_LONG;
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < LINE_MAX_; i++) {
+		if (p >= len)
+			return EOL_PARTIAL;
+		if (tb->b[p & REQ_MASK] == '\n')
+			return p;
+		p++;
+	}
+	return EOL_LONG;
+}
+
+#define NUM_BAD (-0x7fffffffffffffffLL)
+
+/* Decimal number as memcached's strtol would take it, or NUM_BAD. */
+__noinline __s64 bmc_num(struct textbuf *tb, __u32 off, __u32 len)
+{
+	__s64 v = 0;
+	int neg = 0;
+	__u32 i = 0;
+
+	if (!tb || len == 0 || len > 20)
+		return NUM_BAD;
+	if (tb->b[off & REQ_MASK] == '-') {
+		neg = 1;
+		i = 1;
+		if (len == 1)
+			return NUM_BAD;
+	}
+#pragma clang loop unroll(disable)
+	for (; i < 20; i++) {
+		__u8 c;
+
+		if (i >= len)
+			break;
+		c = tb->b[(off + i) & REQ_MASK];
+		if (c < '0' || c > '9')
+			return NUM_BAD;
+		if (v > 100000000000000LL)
+			return NUM_BAD; /* too big for us: unparseable */
+		v = v * 10 + (c - '0');
+	}
+	return neg ? -v : v;
+}
+
+/* Does the key in sl's blob ("VALUE key ...") equal tb[off, off+len)? */
+__noinline int bmc_keyeq(struct slot *sl, struct textbuf *tb, __u32 off,
+			 __u32 len)
+{
+	if (!sl || !tb)
+		return 0;
+#pragma clang loop unroll(disable)
+	for (__u32 j = 0; j < BMC_MAX_KEY; j++) {
+		if (j >= len)
+			break;
+		if (sl->blob[6 + j] != tb->b[(off + j) & REQ_MASK])
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline __u32 bucket_of(__u64 h)
+{
+	return (__u32)((h >> 20) & gen_mask);
+}
+
+static __always_inline __u32 set_of(__u64 h)
+{
+	return (__u32)(h & set_mask);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Invalidation                                                            */
+
+struct conn_ref {
+	struct bmc_conn_key key;
+	int valid;
+};
+
+/*
+ * Remember a write in flight on the client's connection: either bucket b,
+ * or (b == ~0) a global pending unit. Returns 0 when it is remembered.
+ */
+static __always_inline int pend_add(struct conn_ref *cr, __u32 b)
+{
+	struct bmc_conn *c;
+	struct bmc_state *st;
+	__u32 zero = 0;
+
+	if (!cr->valid)
+		return -1;
+	c = bpf_map_lookup_elem(&conns, &cr->key);
+	if (!c) {
+		struct bmc_conn fresh = {};
+
+		/* UDP clients, or TCP connections we never saw open. */
+		bpf_map_update_elem(&conns, &cr->key, &fresh, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&conns, &cr->key);
+		if (!c)
+			return -1;
+	}
+	if (b != ~0U) {
+		struct bmc_bucket *bk = bpf_map_lookup_elem(&buckets, &b);
+		int stored = 0;
+
+		if (!bk)
+			return -1;
+		__sync_fetch_and_add(&bk->pending, 1);
+		bpf_spin_lock(&c->lock);
+		if (c->npend < BMC_PEND_MAX) {
+			c->pend[c->npend & (BMC_PEND_MAX - 1)] = b;
+			c->npend++;
+			stored = 1;
+		}
+		bpf_spin_unlock(&c->lock);
+		if (stored)
+			return 0;
+		/* List full: give the bucket back, hold a global unit. */
+		__sync_fetch_and_add(&bk->pending, -1);
+	}
+	st = bpf_map_lookup_elem(&state, &zero);
+	if (!st)
+		return -1;
+	__sync_fetch_and_add(&st->pending, 1);
+	bpf_spin_lock(&c->lock);
+	c->gpend++;
+	bpf_spin_unlock(&c->lock);
+	return 0;
+}
+
+/* A write we could not attribute to keys: flush, pending globally. */
+__noinline int bmc_flush_pending(struct conn_ref *cr)
+{
+	if (cr)
+		pend_add(cr, ~0U);
+	flush_all();
+	return 0;
+}
+
+static __always_inline void flush_conservative(struct conn_ref *cr)
+{
+	bmc_flush_pending(cr);
+}
+
+enum exp_kind {
+	EXP_SET,   /* set: the new exptime */
+	EXP_COND,  /* add/replace/cas: may fail: earlier of old and new */
+	EXP_KEEP,  /* append/prepend/incr/decr: unchanged */
+	EXP_DEL,   /* delete, meta commands: unknown from now on */
+	EXP_TOUCH, /* touch/gat/gats: the new exptime */
+};
+
+/* memcached exptime -> CLOCK_MONOTONIC deadline, conservatively early. */
+static __always_inline __u64 exptime_deadline(__s64 e, __u64 now)
+{
+	__s64 rel;
+
+	if (e == 0)
+		return NEVER;
+	if (e < 0)
+		return 0;
+	if (e <= 60 * 60 * 24 * 30) {
+		rel = e * (__s64)NS;
+	} else {
+		__s64 wall = (__s64)now + realtime_off_ns;
+
+		rel = e * (__s64)NS - wall;
+	}
+	if (rel <= (__s64)EXP_MARGIN)
+		return 0;
+	return now + (__u64)rel - EXP_MARGIN;
+}
+
+static __always_inline void exp_update(__u64 h, enum exp_kind kind, __s64 e)
+{
+	struct bmc_exp *old, nv;
+
+	if (kind == EXP_KEEP)
+		return;
+	if (kind == EXP_DEL) {
+		bpf_map_delete_elem(&exps, &h);
+		return;
+	}
+	nv.deadline = exptime_deadline(e, now_ns());
+	if (kind == EXP_COND) {
+		old = bpf_map_lookup_elem(&exps, &h);
+		if (!old) {
+			/* The key may predate us with an unknown expiry. */
+			bpf_map_delete_elem(&exps, &h);
+			return;
+		}
+		if (old->deadline < nv.deadline)
+			nv.deadline = old->deadline;
+	}
+	bpf_map_update_elem(&exps, &h, &nv, BPF_ANY);
+}
+
+/* Invalidate key hash h (see the consistency notes at the top). */
+__noinline int bmc_invalidate(struct conn_ref *cr, __u64 h, int kind, __s64 e)
+{
+	struct bmc_state *st = get_state();
+	__u32 b = bucket_of(h), base = set_of(h) * BMC_WAYS;
+	struct bmc_bucket *bk;
+
+	if (!st || !cr)
+		return 0;
+	if (pend_add(cr, b)) {
+		/* Cannot remember it: nothing would end it, flush instead. */
+		flush_all();
+	}
+	bk = bpf_map_lookup_elem(&buckets, &b);
+	if (bk)
+		atomic_max(&bk->gen, next_seq(st));
+	else
+		flush_all();
+	exp_update(h, kind, e);
+
+	for (__u32 w = 0; w < BMC_WAYS; w++) {
+		__u32 idx = base + w;
+		struct bmc_entry *ent = bpf_map_lookup_elem(&cache, &idx);
+		int hit = 0;
+
+		if (!ent || ent->hash != h)
+			continue;
+		bpf_spin_lock(&ent->lock);
+		if (ent->valid && ent->hash == h) {
+			ent->valid = 0;
+			hit = 1;
+		}
+		bpf_spin_unlock(&ent->lock);
+		if (hit)
+			stat_inc(S_INVAL);
+	}
+	return 0;
+}
+
+static __always_inline void invalidate(struct conn_ref *cr, __u64 h,
+				       enum exp_kind kind, __s64 e)
+{
+	bmc_invalidate(cr, h, kind, e);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Text protocol parsing over a scratch buffer (REQ_BUF-masked indexes)    */
+
+#define C8(a, b, c, d, e, f, g, h)                                            \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 | \
+	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 |             \
+	 (__u64)(h) << 56)
+
+/* First up to 8 bytes of a token as a little-endian number. */
+static __always_inline __u64 tok8(struct textbuf *tb, __u32 off, __u32 len)
+{
+	__u64 v = 0;
+
+	for (__u32 i = 0; i < 8; i++) {
+		if (i >= len)
+			break;
+		v |= (__u64)tb->b[(off + i) & REQ_MASK] << (8 * i);
+	}
+	return v;
+}
+
+/* Next space-separated token in [*pos, end); returns its length. */
+static __always_inline __u32 next_tok(struct textbuf *tb, __u32 *pos, __u32 end,
+				      __u32 *start)
+{
+	__u64 r = bmc_tok(tb, *pos, end);
+
+	*start = (__u32)(r >> 32);
+	*pos = *start + (__u32)r;
+	return (__u32)r;
+}
+
+static __always_inline int parse_num(struct textbuf *tb, __u32 off, __u32 len,
+				     __s64 *out)
+{
+	__s64 v = bmc_num(tb, off, len);
+
+	if (v == NUM_BAD)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum parse_status {
+	P_OK,	/* ended exactly at a command boundary */
+	P_SKIP, /* ended inside a value: ctx.skip bytes remain */
+	P_LINE, /* ended inside a data-less command line */
+	P_BAD,	/* cannot tell: caller flushes and loses sync */
+};
+
+struct parse_ctx {
+	__u32 skip;
+	__u32 status;
+	struct conn_ref cr;
+};
+
+static __always_inline void inval_key(struct parse_ctx *pc, struct textbuf *tb,
+				      __u32 off, __u32 len, enum exp_kind kind,
+				      __s64 e)
+{
+	if (len == 0 || len > BMC_MAX_KEY) {
+		/* memcached refuses it, but do not trust that: flush. */
+		flush_conservative(&pc->cr);
+		return;
+	}
+	invalidate(&pc->cr, key_hash(tb, off, len), kind, e);
+}
+
+/* One command line of the text protocol; returns 1 to stop. */
+static long parse_one(__u32 i, struct parse_ctx *pc)
+{
+	__u32 zero = 0, pos, len, end, lend, p, ts, tl;
+	struct xdp_scratch *sc = bpf_map_lookup_elem(&xdp_scratch, &zero);
+	struct textbuf *tb;
+	const __u8 *buf;
+	__u64 cmd;
+	__s64 n, e = 0;
+	int found = 0;
+
+	if (!sc) {
+		pc->status = P_BAD;
+		return 1;
+	}
+	tb = &sc->req;
+	buf = sc->req.b;
+	pos = *(volatile __u32 *)&sc->pos;
+	len = *(volatile __u32 *)&sc->len;
+	if (pos >= len) {
+		pc->status = P_OK;
+		return 1;
+	}
+	/* Binary protocol: 24-byte header, body length at offset 8. */
+	if (buf[pos & REQ_MASK] == 0x80) {
+		__u8 op;
+		__u32 body;
+
+		if (pos + 24 > len) {
+			pc->status = P_BAD;
+			return 1;
+		}
+		op = buf[(pos + 1) & REQ_MASK];
+		body = (__u32)buf[(pos + 8) & REQ_MASK] << 24 |
+		       (__u32)buf[(pos + 9) & REQ_MASK] << 16 |
+		       (__u32)buf[(pos + 10) & REQ_MASK] << 8 |
+		       buf[(pos + 11) & REQ_MASK];
+		/* get, getq, getk, getkq, noop, version, stat: read-only. */
+		if (!(op == 0x00 || op == 0x09 || op == 0x0c || op == 0x0d ||
+		      op == 0x0a || op == 0x0b || op == 0x10))
+			flush_conservative(&pc->cr);
+		if (body > 0x7fffffff) {
+			pc->status = P_BAD;
+			return 1;
+		}
+		pos += 24 + body;
+		if (pos > len) {
+			pc->skip = pos - len;
+			pc->status = P_SKIP;
+			return 1;
+		}
+		sc->pos = pos;
+		return 0;
+	}
+	/* Find the end of the line. */
+	end = bmc_eol(tb, pos, len);
+	if (end != EOL_PARTIAL && end != EOL_LONG)
+		found = 1;
+	if (!found) {
+		if (end == EOL_LONG) {
+			pc->status = P_BAD;
+			return 1;
+		}
+		end = len;
+		/* Partial line: only safe to skip if its command has no data.
+		 */
+		p = pos;
+		tl = next_tok(tb, &p, end, &ts);
+		cmd = tok8(tb, ts, tl);
+		/* A cut write may not show its whole key: lose sync. */
+		if (p < end &&
+		    ((tl == 3 && cmd == C8('g', 'e', 't', 0, 0, 0, 0, 0)) ||
+		     (tl == 4 && cmd == C8('g', 'e', 't', 's', 0, 0, 0, 0))))
+			pc->status = P_LINE;
+		else
+			pc->status = P_BAD;
+		return 1;
+	}
+	lend = end;
+	if (lend > pos && buf[(lend - 1) & REQ_MASK] == '\r')
+		lend--;
+	sc->pos = end + 1;
+	p = pos;
+	tl = next_tok(tb, &p, lend, &ts);
+	if (tl == 0)
+		return 0; /* empty line: memcached says ERROR */
+	cmd = tok8(tb, ts, tl);
+
+	if ((tl == 3 && (cmd == C8('s', 'e', 't', 0, 0, 0, 0, 0) ||
+			 cmd == C8('a', 'd', 'd', 0, 0, 0, 0, 0) ||
+			 cmd == C8('c', 'a', 's', 0, 0, 0, 0, 0))) ||
+	    (tl == 7 && (cmd == C8('r', 'e', 'p', 'l', 'a', 'c', 'e', 0) ||
+			 cmd == C8('p', 'r', 'e', 'p', 'e', 'n', 'd', 0))) ||
+	    (tl == 6 && cmd == C8('a', 'p', 'p', 'e', 'n', 'd', 0, 0))) {
+		/* <cmd> <key> <flags> <exptime> <bytes> [cas] [noreply] */
+		__u32 ks, kl, fs, fl, es, el, bs, bl;
+		enum exp_kind kind = EXP_COND;
+
+		if (cmd == C8('s', 'e', 't', 0, 0, 0, 0, 0))
+			kind = EXP_SET;
+		else if (tl == 6 ||
+			 cmd == C8('p', 'r', 'e', 'p', 'e', 'n', 'd', 0))
+			kind = EXP_KEEP;
+		kl = next_tok(tb, &p, lend, &ks);
+		fl = next_tok(tb, &p, lend, &fs);
+		el = next_tok(tb, &p, lend, &es);
+		bl = next_tok(tb, &p, lend, &bs);
+		if (parse_num(tb, es, el, &e) || parse_num(tb, bs, bl, &n) ||
+		    n < 0 || n > 0x7fffff00 || fl == 0) {
+			/* memcached answers an error and swallows... or not. */
+			inval_key(pc, tb, ks, kl, EXP_DEL, 0);
+			pc->status = P_BAD;
+			return 1;
+		}
+		inval_key(pc, tb, ks, kl, kind, e);
+		pos = end + 1 + (__u32)n + 2;
+		if (pos > len) {
+			pc->skip = pos - len;
+			pc->status = P_SKIP;
+			return 1;
+		}
+		if (buf[(pos - 2) & REQ_MASK] != '\r' ||
+		    buf[(pos - 1) & REQ_MASK] != '\n') {
+			pc->status = P_BAD; /* bad data chunk */
+			return 1;
+		}
+		sc->pos = pos;
+		return 0;
+	}
+	if ((tl == 6 && cmd == C8('d', 'e', 'l', 'e', 't', 'e', 0, 0)) ||
+	    (tl == 4 && (cmd == C8('i', 'n', 'c', 'r', 0, 0, 0, 0) ||
+			 cmd == C8('d', 'e', 'c', 'r', 0, 0, 0, 0)))) {
+		__u32 ks, kl = next_tok(tb, &p, lend, &ks);
+
+		inval_key(pc, tb, ks, kl, tl == 6 ? EXP_DEL : EXP_KEEP, 0);
+		return 0;
+	}
+	if (tl == 5 && cmd == C8('t', 'o', 'u', 'c', 'h', 0, 0, 0)) {
+		__u32 ks, kl = next_tok(tb, &p, lend, &ks), es, el;
+
+		el = next_tok(tb, &p, lend, &es);
+		if (parse_num(tb, es, el, &e))
+			inval_key(pc, tb, ks, kl, EXP_DEL, 0);
+		else
+			inval_key(pc, tb, ks, kl, EXP_TOUCH, e);
+		return 0;
+	}
+	if ((tl == 3 && cmd == C8('g', 'a', 't', 0, 0, 0, 0, 0)) ||
+	    (tl == 4 && cmd == C8('g', 'a', 't', 's', 0, 0, 0, 0))) {
+		__u32 es, el = next_tok(tb, &p, lend, &es);
+		enum exp_kind kind = EXP_TOUCH;
+
+		if (parse_num(tb, es, el, &e))
+			kind = EXP_DEL;
+#pragma clang loop unroll(disable)
+		for (int k = 0; k < MAX_GAT_KEYS; k++) {
+			__u32 ks, kl = next_tok(tb, &p, lend, &ks);
+
+			if (kl == 0)
+				return 0;
+			inval_key(pc, tb, ks, kl, kind, e);
+		}
+		flush_conservative(&pc->cr);
+		return 0;
+	}
+	if (tl == 9 && cmd == C8('f', 'l', 'u', 's', 'h', '_', 'a', 'l')) {
+		__u32 ds, dl = next_tok(tb, &p, lend, &ds);
+		__s64 d = 0;
+
+		flush_conservative(&pc->cr);
+		if (dl && !parse_num(tb, ds, dl, &d) && d > 0) {
+			struct bmc_state *st = get_state();
+			__u64 at = exptime_deadline(d, now_ns());
+
+			if (st)
+				st->flush_at = at ? at : now_ns();
+		}
+		return 0;
+	}
+	/* Meta commands: key is the second token; ms carries data. */
+	if (tl == 2 && (cmd == C8('m', 's', 0, 0, 0, 0, 0, 0) ||
+			cmd == C8('m', 'g', 0, 0, 0, 0, 0, 0) ||
+			cmd == C8('m', 'd', 0, 0, 0, 0, 0, 0) ||
+			cmd == C8('m', 'a', 0, 0, 0, 0, 0, 0))) {
+		__u32 ks, kl = next_tok(tb, &p, lend, &ks), ds, dl, q, fs, fl;
+		int b64 = 0;
+
+		dl = 0;
+		ds = 0;
+		q = p;
+		if (cmd == C8('m', 's', 0, 0, 0, 0, 0, 0))
+			dl = next_tok(tb, &q, lend, &ds);
+			/* A 'b' flag means a base64 key: we cannot hash it. */
+#pragma clang loop unroll(disable)
+		for (int k = 0; k < 16; k++) {
+			fl = next_tok(tb, &q, lend, &fs);
+			if (fl == 0)
+				break;
+			if (buf[fs & REQ_MASK] == 'b')
+				b64 = 1;
+		}
+		if (b64)
+			flush_conservative(&pc->cr);
+		else if (cmd != C8('m', 'g', 0, 0, 0, 0, 0, 0) || kl)
+			inval_key(pc, tb, ks, kl,
+				  cmd == C8('m', 'a', 0, 0, 0, 0, 0, 0)
+					  ? EXP_KEEP
+					  : EXP_DEL,
+				  0);
+		if (cmd == C8('m', 's', 0, 0, 0, 0, 0, 0)) {
+			if (parse_num(tb, ds, dl, &n) || n < 0 ||
+			    n > 0x7fffff00) {
+				pc->status = P_BAD;
+				return 1;
+			}
+			pos = end + 1 + (__u32)n + 2;
+			if (pos > len) {
+				pc->skip = pos - len;
+				pc->status = P_SKIP;
+				return 1;
+			}
+			sc->pos = pos;
+		}
+		return 0;
+	}
+	/* Read-only commands. */
+	if ((tl == 3 && cmd == C8('g', 'e', 't', 0, 0, 0, 0, 0)) ||
+	    (tl == 4 && cmd == C8('g', 'e', 't', 's', 0, 0, 0, 0)) ||
+	    (tl == 5 && cmd == C8('s', 't', 'a', 't', 's', 0, 0, 0)) ||
+	    (tl == 7 && cmd == C8('v', 'e', 'r', 's', 'i', 'o', 'n', 0)) ||
+	    (tl == 9 && cmd == C8('v', 'e', 'r', 'b', 'o', 's', 'i', 't')) ||
+	    (tl == 4 && cmd == C8('q', 'u', 'i', 't', 0, 0, 0, 0)) ||
+	    (tl == 2 && (cmd == C8('m', 'n', 0, 0, 0, 0, 0, 0) ||
+			 cmd == C8('m', 'e', 0, 0, 0, 0, 0, 0))))
+		return 0;
+	/* Unknown: memcached may do anything we do not model. */
+	flush_conservative(&pc->cr);
+	return 0;
+}
+
+/*
+ * Parses buf[start, len) of xdp_scratch.req as a command stream and
+ * invalidates what it writes. Returns an enum parse_status.
+ */
+static __always_inline int parse_stream(__u32 start, __u32 len,
+					struct conn_ref *cr, __u32 *skip)
+{
+	struct parse_ctx pc = {
+		.status = P_BAD,
+	};
+	__u32 zero = 0;
+	struct xdp_scratch *sc = bpf_map_lookup_elem(&xdp_scratch, &zero);
+
+	if (!sc)
+		return P_BAD;
+	sc->pos = start;
+	sc->len = len;
+	pc.cr = *cr;
+	pc.status = 0xff;
+	bpf_loop(MAX_CMDS, parse_one, &pc, 0);
+	if (pc.status == 0xff)
+		pc.status = P_BAD; /* too many commands: give up */
+	*skip = pc.skip;
+	return (int)pc.status;
+}
+
+/* ---------------------------------------------------------------------- */
+/* XDP                                                                     */
+
+struct pkt {
+	void *data;
+	void *data_end;
+	__u32 l3;  /* offset of the IP header */
+	__u32 l4;  /* offset of the TCP/UDP header */
+	__u32 end; /* offset of the end of the IP datagram */
+	__u8 v6;
+	__u8 proto;
+	__u8 simple; /* no IP options or extension headers, no fragment */
+	__u8 frag;   /* non-first fragment: no L4 header here */
+};
+
+static __always_inline void conn_key_from(struct bmc_conn_key *k,
+					  const __u32 *saddr, int v6,
+					  __u16 sport, __u8 proto)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->addr[0] = saddr[0];
+	if (v6) {
+		k->addr[1] = saddr[1];
+		k->addr[2] = saddr[2];
+		k->addr[3] = saddr[3];
+	}
+	k->port = sport;
+	k->proto = proto;
+}
+
+/* Checksum helpers: sums over memory-order 16-bit words. */
+static __always_inline __u16 csum_fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
+
+static __always_inline __u16 swab16(__u16 v)
+{
+	return (__u16)((v << 8) | (v >> 8));
+}
+
+/*
+ * Looks key tb[ko, ko+kl) up and copies its entry to sl under the entry's
+ * lock (no torn values). 1: valid hit, 2: expired, 0: miss.
+ */
+__noinline int bmc_lookup(struct slot *sl, struct textbuf *tb, __u32 ko,
+			  __u32 kl, __u64 now)
+{
+	struct bmc_state *st = get_state();
+	struct bmc_bucket *bk;
+	__u32 b, base;
+	__u64 h;
+
+	if (!sl || !tb || !st)
+		return 0;
+	h = key_hash(tb, ko, kl);
+	b = bucket_of(h);
+	bk = bpf_map_lookup_elem(&buckets, &b);
+	if (!bk)
+		return 0;
+	base = set_of(h) * BMC_WAYS;
+#pragma clang loop unroll(disable)
+	for (__u32 w = 0; w < BMC_WAYS; w++) {
+		__u32 idx = base + w, blen;
+		struct bmc_entry *e = bpf_map_lookup_elem(&cache, &idx);
+		__u64 stamp = 0, deadline = 0, filled = 0;
+		int ok = 0;
+
+		if (!e || e->hash != h)
+			continue;
+		bpf_spin_lock(&e->lock);
+		if (e->valid && e->hash == h && e->key_len == kl) {
+			blen = e->blob_len;
+			stamp = e->stamp;
+			deadline = e->deadline;
+			filled = e->filled;
+			sl->csum = e->csum;
+			sl->len = blen;
+#pragma clang loop unroll(disable)
+			for (__u32 c = 0; c < BMC_BLOB_MAX / 64; c++) {
+				__u64 *d = (__u64 *)&sl->blob[c * 64];
+				__u64 *src = (__u64 *)&e->blob[c * 64];
+
+				if (c * 64 >= blen)
+					break;
+				d[0] = src[0];
+				d[1] = src[1];
+				d[2] = src[2];
+				d[3] = src[3];
+				d[4] = src[4];
+				d[5] = src[5];
+				d[6] = src[6];
+				d[7] = src[7];
+			}
+			ok = 1;
+		}
+		bpf_spin_unlock(&e->lock);
+		if (!ok)
+			continue;
+		/* Full key comparison: never serve by hash alone. */
+		if (!bmc_keyeq(sl, tb, ko, kl))
+			continue;
+		if (stamp < bk->gen || stamp < st->flushed)
+			return 0; /* invalidated: a miss */
+		if (now >= deadline || (st->flush_at && now >= st->flush_at &&
+					filled < st->flush_at))
+			return 2;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * GET hit path. The request is in sc->req[0, plen): 8-byte frame header,
+ * then "get k1 k2...\r\n" and nothing else. Returns XDP_TX after rewriting
+ * the packet, or -1 (miss: nothing touched), or -2 (not a plain get).
+ */
+static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
+				   struct xdp_scratch *sc, __u32 plen)
+{
+	__u32 koff[BMC_MAX_KEYS], klen[BMC_MAX_KEYS];
+	__u32 nkeys = 0, pos = OPAQUE(sc, 12), total = 0;
+	struct bmc_state *st = get_state();
+	__u64 now, sum;
+	int delta, head = 0;
+
+	if (!st)
+		return -2;
+	plen = OPAQUE(sc, plen);
+	/* Keys: "get" (SP+ key)+ SP* CR? LF, at the end of the datagram. */
+#pragma clang loop unroll(disable)
+	for (int k = 0; k < BMC_MAX_KEYS + 1; k++) {
+		__u64 r = bmc_key(&sc->req, pos, plen);
+		__u32 s = (__u32)(r >> 32), l = (__u32)r;
+
+		pos = s + l;
+		if (l == 0)
+			break;
+		if (l > BMC_MAX_KEY || k >= BMC_MAX_KEYS)
+			return -2; /* memcached's business (error or many) */
+		koff[k & (BMC_MAX_KEYS - 1)] = s;
+		klen[k & (BMC_MAX_KEYS - 1)] = l;
+		nkeys = k + 1;
+	}
+	if (nkeys == 0)
+		return -2;
+	if (pos < plen && sc->req.b[pos & REQ_MASK] == '\r')
+		pos++;
+	if (pos >= plen || sc->req.b[pos & REQ_MASK] != '\n' || pos + 1 != plen)
+		return -2;
+
+	now = now_ns();
+	/* Look every key up; copy hits to per-CPU slots. */
+#pragma clang loop unroll(disable)
+	for (__u32 k = 0; k < BMC_MAX_KEYS; k++) {
+		__u32 ko, kl;
+		int hit;
+		struct slot *sl = &sc->slots[k & (BMC_MAX_KEYS - 1)];
+
+		if (k >= nkeys)
+			break;
+		ko = koff[k & (BMC_MAX_KEYS - 1)];
+		kl = klen[k & (BMC_MAX_KEYS - 1)];
+		hit = bmc_lookup(sl, &sc->req, ko, kl, now);
+		if (hit == 2)
+			stat_inc(S_EXPIRED);
+		hit = hit == 1;
+		if (!hit)
+			return -1;
+		total += sl->len;
+	}
+	/* memcached would split a longer reply over datagrams. */
+	if (total + 8 + 5 > BMC_UDP_MAX)
+		return -1;
+
+	/* Resize: headers + 8-byte frame header + blobs + "END\r\n". */
+	delta = (int)(pk->l4 + 8 + 8 + total + 5) -
+		(int)((long)pk->data_end - (long)pk->data);
+	/*
+	 * Grow at the tail if the buffer has room, else at the head (veth
+	 * copies frames into buffers sized to fit, with only the XDP
+	 * headroom spare), else both. Failed attempts change nothing.
+	 */
+	if (bpf_xdp_adjust_tail(ctx, delta)) {
+		static const int hs[3] = {192, 128, 64};
+		int ok = 0;
+
+		if (delta > 0 && !bpf_xdp_adjust_head(ctx, -delta)) {
+			head = delta;
+			ok = 1;
+		}
+		for (int i = 0; i < 3 && !ok; i++) {
+			if (hs[i] >= delta || bpf_xdp_adjust_head(ctx, -hs[i]))
+				continue;
+			if (!bpf_xdp_adjust_tail(ctx, delta - hs[i])) {
+				head = hs[i];
+				ok = 1;
+			} else {
+				bpf_xdp_adjust_head(ctx, hs[i]); /* undo */
+			}
+		}
+		if (!ok)
+			return -3; /* no room: memcached answers */
+	}
+	if (head > 0) {
+		/* Move the headers to the new start; the rest is rewritten. */
+		__u8 hb[14 + 40 + 8];
+		__u32 hl = pk->v6 ? 14 + 40 + 8 : 14 + 20 + 8;
+
+		if (bpf_xdp_load_bytes(ctx, head, hb, hl) ||
+		    bpf_xdp_store_bytes(ctx, 0, hb, hl))
+			return XDP_ABORTED;
+	}
+
+	{
+		void *data = (void *)(long)ctx->data;
+		void *data_end = (void *)(long)ctx->data_end;
+		struct ethhdr *eth = data;
+		struct udphdr *udp;
+		__u8 mac[6];
+		__u32 off, ulen = 8 + 8 + total + 5;
+		__u16 tmp, hdr[4];
+		const __u8 endl[5] = {'E', 'N', 'D', '\r', '\n'};
+		__u64 s;
+
+		if ((void *)(eth + 1) > data_end)
+			return XDP_ABORTED;
+		__builtin_memcpy(mac, eth->h_source, 6);
+		__builtin_memcpy(eth->h_source, eth->h_dest, 6);
+		__builtin_memcpy(eth->h_dest, mac, 6);
+		sum = 0;
+		if (!pk->v6) {
+			struct iphdr *ip = (void *)(eth + 1);
+			__u32 a;
+			__u16 *w;
+
+			if ((void *)(ip + 1) > data_end)
+				return XDP_ABORTED;
+			udp = (void *)(ip + 1);
+			if ((void *)(udp + 1) > data_end)
+				return XDP_ABORTED;
+			a = ip->saddr;
+			ip->saddr = ip->daddr;
+			ip->daddr = a;
+			ip->tot_len = bpf_htons(20 + ulen);
+			ip->ttl = 64;
+			ip->frag_off = 0;
+			ip->check = 0;
+			w = (__u16 *)ip;
+			s = 0;
+			for (int j = 0; j < 10; j++)
+				s += w[j];
+			ip->check = ~csum_fold(s);
+			/* pseudo header */
+			sum += (ip->saddr & 0xffff) + (ip->saddr >> 16) +
+			       (ip->daddr & 0xffff) + (ip->daddr >> 16);
+		} else {
+			struct ipv6hdr *ip6 = (void *)(eth + 1);
+			struct in6_addr a;
+			__u16 *w;
+
+			if ((void *)(ip6 + 1) > data_end)
+				return XDP_ABORTED;
+			udp = (void *)(ip6 + 1);
+			if ((void *)(udp + 1) > data_end)
+				return XDP_ABORTED;
+			a = ip6->saddr;
+			ip6->saddr = ip6->daddr;
+			ip6->daddr = a;
+			ip6->payload_len = bpf_htons(ulen);
+			ip6->hop_limit = 64;
+			w = (__u16 *)&ip6->saddr;
+			for (int j = 0; j < 16; j++)
+				sum += w[j];
+		}
+		tmp = udp->source;
+		udp->source = udp->dest;
+		udp->dest = tmp;
+		udp->len = bpf_htons(ulen);
+		udp->check = 0;
+		sum += bpf_htons(IPPROTO_UDP_) + udp->len + udp->len +
+		       udp->source + udp->dest;
+		off = pk->l4 + 8;
+		/* Frame header: request id echoed, sequence 0, count 1. */
+		hdr[0] = *(__u16 *)&sc->req.b[0];
+		hdr[1] = 0;
+		hdr[2] = bpf_htons(1);
+		hdr[3] = 0;
+		sum += hdr[0] + hdr[2];
+		if (bpf_xdp_store_bytes(ctx, off, hdr, 8))
+			return XDP_ABORTED;
+		off += 8;
+#pragma clang loop unroll(disable)
+		for (__u32 k = 0; k < BMC_MAX_KEYS; k++) {
+			struct slot *sl = &sc->slots[k & (BMC_MAX_KEYS - 1)];
+			__u32 l = sl->len;
+			__u16 cs;
+
+			if (k >= nkeys)
+				break;
+			if (l == 0 || l > BMC_BLOB_MAX)
+				return XDP_ABORTED;
+			if (bpf_xdp_store_bytes(ctx, off, sl->blob, l))
+				return XDP_ABORTED;
+			cs = csum_fold(sl->csum);
+			sum += ((off - pk->l4) & 1) ? swab16(cs) : cs;
+			off += l;
+		}
+		if (bpf_xdp_store_bytes(ctx, off, (void *)endl, 5))
+			return XDP_ABORTED;
+		/* "END\r\n" as 16-bit words at even or odd offset. */
+		{
+			__u16 ce = csum_fold((__u64)(__u16)('E' | 'N' << 8) +
+					     (__u16)('D' | '\r' << 8) +
+					     (__u16)('\n'));
+			sum += ((off - pk->l4) & 1) ? swab16(ce) : ce;
+		}
+		/* Pointers are stale after the stores: find udp again. */
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		if (data + pk->l4 + 8 > data_end)
+			return XDP_ABORTED;
+		udp = data + (pk->v6 ? 14 + 40 : 14 + 20);
+		if ((void *)(udp + 1) > data_end)
+			return XDP_ABORTED;
+		tmp = ~csum_fold(sum);
+		udp->check = tmp ? tmp : 0xffff;
+	}
+	return XDP_TX;
+}
+
+/* Record a missed GET so its reply may fill (keeps the oldest snapshot). */
+static __always_inline void record_miss(struct pkt *pk, const __u32 *saddr,
+					__u16 sport, __u16 reqid)
+{
+	struct bmc_state *st = get_state();
+	struct bmc_req_key k = {};
+	__u64 s;
+
+	if (!st)
+		return;
+	s = *(volatile __u64 *)&st->seq;
+	k.addr[0] = saddr[0];
+	if (pk->v6) {
+		k.addr[1] = saddr[1];
+		k.addr[2] = saddr[2];
+		k.addr[3] = saddr[3];
+	}
+	k.port = sport;
+	k.reqid = reqid;
+	bpf_map_update_elem(&reqs, &k, &s, BPF_NOEXIST);
+}
+
+static __always_inline int
+load_payload(struct xdp_md *ctx, struct xdp_scratch *sc, __u32 off, __u32 len)
+{
+	if (len == 0 || len > REQ_BUF - 8)
+		return -1;
+	return bpf_xdp_load_bytes(ctx, off, sc->req.b, len);
+}
+
+static __always_inline int handle_udp(struct xdp_md *ctx, struct pkt *pk,
+				      const __u32 *saddr)
+{
+	struct udphdr uh;
+	struct xdp_scratch *sc;
+	struct conn_ref cr = {};
+	__u32 zero = 0, plen, skip;
+	int st, ret;
+
+	if (bpf_xdp_load_bytes(ctx, pk->l4, &uh, sizeof(uh)))
+		return XDP_PASS;
+	if (uh.dest != port_be)
+		return XDP_PASS;
+	plen = bpf_ntohs(uh.len);
+	if (plen < 8 || pk->l4 + plen > pk->end)
+		return XDP_PASS; /* the stack drops it too */
+	plen -= 8;
+	conn_key_from(&cr.key, saddr, pk->v6, uh.source, IPPROTO_UDP_);
+	cr.valid = 1;
+	if (plen < 8)
+		return XDP_PASS; /* no memcached frame header: memcached drops
+				  */
+	sc = bpf_map_lookup_elem(&xdp_scratch, &zero);
+	if (!sc || load_payload(ctx, sc, pk->l4 + 8, plen)) {
+		/* Too long for us: writes would go unseen. */
+		flush_conservative(&cr);
+		return XDP_PASS;
+	}
+	if (plen > 12 && sc->req.b[8] == 'g' && sc->req.b[9] == 'e' &&
+	    sc->req.b[10] == 't' && sc->req.b[11] == ' ') {
+		stat_inc(S_GETS);
+		ret = pk->simple ? try_hit(ctx, pk, sc, plen) : -2;
+		if (ret == XDP_TX) {
+			stat_inc(S_HITS);
+			return XDP_TX;
+		}
+		if (ret == XDP_ABORTED)
+			return XDP_ABORTED; /* cannot happen: bounds proven */
+		stat_inc(S_MISSES);
+		if (ret == -1 || ret == -3) {
+			record_miss(pk, saddr, uh.source,
+				    *(__u16 *)&sc->req.b[0]);
+			return XDP_PASS;
+		}
+		/* -2: not a single plain get line: parse it as a stream. */
+	}
+	st = parse_stream(8, plen, &cr, &skip);
+	if (st != P_OK)
+		flush_conservative(&cr);
+	return XDP_PASS;
+}
+
+static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
+				      const __u32 *saddr)
+{
+	struct tcphdr th;
+	struct bmc_conn_key ck;
+	struct bmc_conn *c;
+	struct conn_ref cr = {};
+	struct xdp_scratch *sc;
+	__u32 zero = 0, doff, plen, seq, start = 0, skip = 0;
+	int st;
+
+	if (bpf_xdp_load_bytes(ctx, pk->l4, &th, sizeof(th)))
+		return XDP_PASS;
+	if (th.dest != port_be)
+		return XDP_PASS;
+	conn_key_from(&ck, saddr, pk->v6, th.source, IPPROTO_TCP_);
+	cr.key = ck;
+	cr.valid = 1;
+	doff = th.doff * 4;
+	seq = bpf_ntohl(th.seq);
+	if (doff < 20 || pk->l4 + doff > pk->end)
+		return XDP_PASS;
+	plen = pk->end - pk->l4 - doff;
+	c = bpf_map_lookup_elem(&conns, &ck);
+	if (th.syn) {
+		if (!c) {
+			struct bmc_conn fresh = {};
+
+			bpf_map_update_elem(&conns, &ck, &fresh, BPF_NOEXIST);
+			c = bpf_map_lookup_elem(&conns, &ck);
+		}
+		if (c) {
+			c->state = BMC_CONN_SYNCED;
+			c->next_seq = seq + 1;
+			c->skip = 0;
+		}
+		if (plen == 0)
+			return XDP_PASS;
+		seq++;
+	}
+	if (plen == 0)
+		return XDP_PASS;
+	if (!c) {
+		struct bmc_conn fresh = {};
+
+		/* A connection from before we attached: position unknown. */
+		bpf_map_update_elem(&conns, &ck, &fresh, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&conns, &ck);
+		if (!c) {
+			flush_all();
+			return XDP_PASS;
+		}
+	}
+	if (c->state != BMC_CONN_LOST && seq != c->next_seq) {
+		/* Entirely old data (a retransmission) was parsed already. */
+		if ((__s32)(seq + plen - c->next_seq) <= 0)
+			return XDP_PASS;
+		c->state = BMC_CONN_LOST;
+	}
+	if (c->state == BMC_CONN_LOST) {
+		flush_conservative(&cr);
+		return XDP_PASS;
+	}
+	/* Skip the rest of a value that began in an earlier segment. */
+	if (c->skip) {
+		if (c->skip >= plen) {
+			c->skip -= plen;
+			c->next_seq = seq + plen;
+			return XDP_PASS;
+		}
+		start = c->skip;
+	}
+	sc = bpf_map_lookup_elem(&xdp_scratch, &zero);
+	if (!sc || load_payload(ctx, sc, pk->l4 + doff, plen)) {
+		c->state = BMC_CONN_LOST;
+		flush_conservative(&cr);
+		return XDP_PASS;
+	}
+	if (c->state == BMC_CONN_SKIPLINE) {
+		__u32 e = bmc_eol(&sc->req, start, plen);
+
+		if (e == EOL_PARTIAL && plen - start < LINE_MAX_) {
+			c->next_seq = seq + plen; /* still inside the line */
+			return XDP_PASS;
+		}
+		start = e + 1;
+		if (e == EOL_PARTIAL || e == EOL_LONG) {
+			c->state = BMC_CONN_LOST;
+			flush_conservative(&cr);
+			return XDP_PASS;
+		}
+		c->state = BMC_CONN_SYNCED;
+	}
+	st = parse_stream(start, plen, &cr, &skip);
+	c->next_seq = seq + plen;
+	c->skip = 0;
+	if (st == P_OK) {
+		c->state = BMC_CONN_SYNCED;
+	} else if (st == P_SKIP) {
+		c->state = BMC_CONN_SYNCED;
+		c->skip = skip;
+	} else if (st == P_LINE) {
+		c->state = BMC_CONN_SKIPLINE;
+	} else {
+		c->state = BMC_CONN_LOST;
+		flush_conservative(&cr);
+	}
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bmc_rx(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct pkt pk = {};
+	__u32 saddr[4] = {};
+	int ret = XDP_PASS;
+
+	if ((void *)(eth + 1) > data_end)
+		goto pass;
+	pk.data = data;
+	pk.data_end = data_end;
+	pk.l3 = sizeof(*eth);
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+		__u32 ihl, tot;
+
+		if ((void *)(ip + 1) > data_end)
+			goto pass;
+		ihl = ip->ihl * 4;
+		tot = bpf_ntohs(ip->tot_len);
+		if (ip->version != 4 || ihl < 20 || tot < ihl ||
+		    pk.l3 + tot > (__u32)(data_end - data))
+			goto pass;
+		pk.l4 = pk.l3 + ihl;
+		pk.end = pk.l3 + tot;
+		pk.proto = ip->protocol;
+		saddr[0] = ip->saddr;
+		if (ip->frag_off & bpf_htons(0x1fff))
+			goto pass; /* non-first fragment: no ports here */
+		pk.frag = !!(ip->frag_off & bpf_htons(0x2000));
+		pk.simple = ihl == 20 && !pk.frag;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		__u8 nh;
+
+		if ((void *)(ip6 + 1) > data_end)
+			goto pass;
+		pk.v6 = 1;
+		pk.l4 = pk.l3 + sizeof(*ip6);
+		pk.end = pk.l4 + bpf_ntohs(ip6->payload_len);
+		if (pk.end > (__u32)(data_end - data))
+			goto pass;
+		__builtin_memcpy(saddr, &ip6->saddr, 16);
+		nh = ip6->nexthdr;
+		pk.simple = 1;
+		/* Walk a few extension headers to find TCP or UDP. */
+		for (int k = 0; k < 4; k++) {
+			__u8 eh[2];
+
+			if (nh != 0 && nh != 43 && nh != 60 && nh != 44)
+				break;
+			pk.simple = 0;
+			if (bpf_xdp_load_bytes(ctx, pk.l4, eh, 2))
+				goto pass;
+			if (nh == 44) {
+				__u16 fo;
+
+				if (bpf_xdp_load_bytes(ctx, pk.l4 + 2, &fo, 2))
+					goto pass;
+				if (fo & bpf_htons(0xfff8))
+					goto pass; /* non-first fragment */
+				pk.frag = 1;
+				pk.l4 += 8;
+			} else {
+				pk.l4 += 8 + eh[1] * 8;
+			}
+			nh = eh[0];
+		}
+		pk.proto = nh;
+	} else {
+		goto pass;
+	}
+	if (pk.proto == IPPROTO_UDP_) {
+		ret = handle_udp(ctx, &pk, saddr);
+	} else if (pk.proto == IPPROTO_TCP_) {
+		ret = handle_tcp(ctx, &pk, saddr);
+	} else if (pk.proto == 0 || pk.proto == 43 || pk.proto == 60 ||
+		   pk.proto == 44) {
+		/* More extension headers than we walk: might be a write. */
+		flush_all();
+	}
+	if (ret == XDP_TX)
+		return XDP_TX;
+	if (ret == XDP_ABORTED)
+		return XDP_ABORTED;
+pass:
+	stat_inc(S_PASSES);
+	return XDP_PASS;
+}
+
+/* ---------------------------------------------------------------------- */
+/* TC egress: fills, and the end of pending writes                         */
+
+/* memcached answered on this connection: its earlier writes are applied. */
+static __always_inline void conn_reply(struct bmc_conn_key *ck, int closing)
+{
+	struct bmc_conn *c = bpf_map_lookup_elem(&conns, ck);
+	struct bmc_state *st;
+	__u32 pend[BMC_PEND_MAX];
+	__u32 n, g;
+
+	if (!c)
+		return;
+	bpf_spin_lock(&c->lock);
+	n = c->npend;
+	g = c->gpend;
+	for (int k = 0; k < BMC_PEND_MAX; k++)
+		pend[k] = c->pend[k];
+	c->npend = 0;
+	c->gpend = 0;
+	bpf_spin_unlock(&c->lock);
+	st = get_state();
+	if (!st)
+		return;
+	for (__u32 k = 0; k < BMC_PEND_MAX; k++) {
+		__u32 b = pend[k];
+		struct bmc_bucket *bk;
+
+		if (k >= n)
+			break;
+		bk = bpf_map_lookup_elem(&buckets, &b);
+		if (!bk)
+			continue;
+		atomic_max(&bk->gen, next_seq(st));
+		__sync_fetch_and_add(&bk->pending, -1);
+	}
+	if (g) {
+		atomic_max(&st->flushed, next_seq(st));
+		__sync_fetch_and_add(&st->pending, -(__s64)g);
+	}
+	if (closing)
+		bpf_map_delete_elem(&conns, ck);
+}
+
+static __always_inline int tcbuf_num(struct textbuf *tb, __u32 off, __u32 len,
+				     __u32 *out)
+{
+	__s64 v;
+
+	if (parse_num(tb, off, len, &v) || v < 0 || v > 0xffffffffLL)
+		return -1;
+	*out = (__u32)v;
+	return 0;
+}
+
+/*
+ * Install one value; blob = payload[bs, bs + blen), key at ks, kl long
+ * (packed in kb: ks | kl << 16 | bs << 32 | blen << 48).
+ */
+__noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
+			__u32 poff, __u64 kb, __u64 snap)
+{
+	__u32 ks = kb & 0xffff, kl = (kb >> 16) & 0xffff;
+	__u32 bs = (kb >> 32) & 0xffff, blen = kb >> 48;
+	struct bmc_state *st = get_state();
+	struct bmc_bucket *bk;
+	struct bmc_exp *ex;
+	__u64 h, deadline, now = now_ns(), best_t = NEVER;
+	__u32 b, base, victim = 0, csum = 0, len4;
+	int found = -1, evict = 0;
+
+	if (!st || !sc || !skb || blen == 0 || blen > BMC_BLOB_MAX)
+		return 0;
+	h = key_hash(&sc->buf, ks, kl);
+	b = bucket_of(h);
+	bk = bpf_map_lookup_elem(&buckets, &b);
+	if (!bk)
+		return 0;
+	/* Order matters: pending first, then generations (see the top). */
+	if (*(volatile __s64 *)&bk->pending > 0 ||
+	    *(volatile __s64 *)&st->pending > 0 ||
+	    *(volatile __u64 *)&bk->gen > snap ||
+	    *(volatile __u64 *)&st->flushed > snap) {
+		stat_inc(S_STALE);
+		return 0;
+	}
+	ex = bpf_map_lookup_elem(&exps, &h);
+	if (ex)
+		deadline = ex->deadline;
+	else if (max_age_ns)
+		deadline = now + max_age_ns;
+	else
+		return 0; /* unknown expiry and no --max-age: do not cache */
+	if (deadline <= now)
+		return 0;
+	if (bpf_skb_load_bytes(skb, poff + bs, sc->blob, blen))
+		return 0;
+	/* Zero-pad to 4 bytes for csum_diff (padding adds nothing). */
+	sc->blob[blen] = 0;
+	sc->blob[blen + 1] = 0;
+	sc->blob[blen + 2] = 0;
+	len4 = (blen + 3) & ~3U;
+#pragma clang loop unroll(disable)
+	for (__u32 c = 0; c < 3; c++) {
+		__u32 o = c * 512, n;
+		__s64 r;
+
+		if (o >= len4)
+			break;
+		n = len4 - o;
+		if (n > 512)
+			n = 512;
+		if (n > sizeof(sc->blob) - o)
+			n = sizeof(sc->blob) - o;
+		r = bpf_csum_diff(NULL, 0, (void *)&sc->blob[o], n, csum);
+		if (r < 0)
+			return 0;
+		csum = (__u32)r;
+	}
+	base = set_of(h) * BMC_WAYS;
+	/* Same key first, then a dead or expired way, then the oldest. */
+#pragma clang loop unroll(disable)
+	for (__u32 w = 0; w < BMC_WAYS; w++) {
+		__u32 idx = base + w;
+		struct bmc_entry *e = bpf_map_lookup_elem(&cache, &idx);
+		__u32 eb;
+
+		if (!e)
+			continue;
+		if (e->valid && e->hash == h) {
+			found = (int)w;
+			break;
+		}
+		eb = bucket_of(e->hash);
+		if (!e->valid || now >= e->deadline) {
+			if (best_t != 0) {
+				victim = w;
+				best_t = 0;
+			}
+			continue;
+		}
+		{
+			struct bmc_bucket *eg =
+				bpf_map_lookup_elem(&buckets, &eb);
+
+			if (!eg || e->stamp < eg->gen ||
+			    e->stamp < st->flushed) {
+				if (best_t != 0) {
+					victim = w;
+					best_t = 0;
+				}
+				continue;
+			}
+		}
+		if (e->filled < best_t) {
+			best_t = e->filled;
+			victim = w;
+		}
+	}
+	if (found < 0) {
+		found = (int)victim;
+		evict = best_t != 0;
+	}
+	{
+		__u32 idx = base + (__u32)found;
+		struct bmc_entry *e = bpf_map_lookup_elem(&cache, &idx);
+
+		if (!e)
+			return 0;
+		bpf_spin_lock(&e->lock);
+		e->valid = 1;
+		e->hash = h;
+		e->stamp = snap;
+		e->deadline = deadline;
+		e->filled = now;
+		e->key_len = kl;
+		e->csum = csum;
+		e->blob_len = blen;
+#pragma clang loop unroll(disable)
+		for (__u32 c = 0; c < BMC_BLOB_MAX / 64; c++) {
+			__u64 *d = (__u64 *)&e->blob[c * 64];
+			__u64 *src = (__u64 *)&sc->blob[c * 64];
+
+			if (c * 64 >= blen)
+				break;
+			d[0] = src[0];
+			d[1] = src[1];
+			d[2] = src[2];
+			d[3] = src[3];
+			d[4] = src[4];
+			d[5] = src[5];
+			d[6] = src[6];
+			d[7] = src[7];
+		}
+		bpf_spin_unlock(&e->lock);
+	}
+	if (evict)
+		stat_inc(S_EVICT);
+	stat_inc(S_FILLS);
+	return 0;
+}
+
+/*
+ * Validates the reply datagram completely (VALUE blocks then END, nothing
+ * else) and collects the values; fills only if the whole reply is good.
+ */
+static __always_inline int reply_value(struct tc_scratch *sc, __u32 *ppos,
+				       __u32 len, __u32 *ks, __u32 *kl,
+				       __u32 *bs, __u32 *blen)
+{
+	__u32 pos = *ppos, end = pos, lend, p, ts, tl, fs, fl, ns, nl, n, x;
+	end = bmc_eol(&sc->buf, pos, len);
+	if (end == EOL_PARTIAL || end == EOL_LONG || end == pos ||
+	    sc->buf.b[(end - 1) & REQ_MASK] != '\r')
+		return -1;
+	lend = end - 1;
+	p = pos;
+	tl = next_tok(&sc->buf, &p, lend, &ts);
+	if (tl == 3 &&
+	    tok8(&sc->buf, ts, 3) == C8('E', 'N', 'D', 0, 0, 0, 0, 0) &&
+	    p == lend && end + 1 == len)
+		return 1; /* END, and nothing after it */
+	if (tl != 5 ||
+	    tok8(&sc->buf, ts, 5) != C8('V', 'A', 'L', 'U', 'E', 0, 0, 0) ||
+	    ts != pos)
+		return -1;
+	*kl = next_tok(&sc->buf, &p, lend, ks);
+	fl = next_tok(&sc->buf, &p, lend, &fs);
+	nl = next_tok(&sc->buf, &p, lend, &ns);
+	/* Exactly "VALUE key flags bytes": a cas field means gets. */
+	if (p != lend || *kl == 0 || *kl > BMC_MAX_KEY ||
+	    tcbuf_num(&sc->buf, fs, fl, &x) || tcbuf_num(&sc->buf, ns, nl, &n))
+		return -1;
+	if (*ks != pos + 6 || fs != *ks + *kl + 1 || ns != fs + fl + 1)
+		return -1; /* single spaces, as memcached writes them */
+	if (n > 0x100000 || end + 1 + n + 2 > len)
+		return -1;
+	if (sc->buf.b[(end + 1 + n) & REQ_MASK] != '\r' ||
+	    sc->buf.b[(end + 2 + n) & REQ_MASK] != '\n')
+		return -1;
+	*bs = pos;
+	*blen = end + 1 + n + 2 - pos;
+	*ppos = end + 1 + n + 2;
+	return n <= BMC_MAX_VALUE ? 0 : 2;
+}
+
+static __always_inline void handle_reply(struct __sk_buff *skb, __u32 poff,
+					 __u32 plen, __u64 snap)
+{
+	struct tc_scratch *sc;
+	__u32 zero = 0, pos, ks[BMC_MAX_KEYS], kl[BMC_MAX_KEYS],
+	      bs[BMC_MAX_KEYS], bl[BMC_MAX_KEYS], n = 0;
+	int ok = 0;
+
+	if (plen <= 8 || plen > REQ_BUF - 8)
+		return;
+	sc = bpf_map_lookup_elem(&tc_scratch, &zero);
+	if (!sc)
+		return;
+	if (bpf_skb_load_bytes(skb, poff, sc->buf.b, plen))
+		return;
+	pos = OPAQUE(sc, 8);
+	plen = OPAQUE(sc, plen);
+	/* Frame header: sequence 0 of 1 datagram. */
+	if (sc->buf.b[2] || sc->buf.b[3] || sc->buf.b[4] || sc->buf.b[5] != 1)
+		return;
+#pragma clang loop unroll(disable)
+	for (int k = 0; k < BMC_MAX_KEYS + 1; k++) {
+		__u32 a, b, c, d;
+		int r = reply_value(sc, &pos, plen, &a, &b, &c, &d);
+
+		if (r < 0)
+			return;
+		if (r == 1) {
+			ok = 1;
+			break;
+		}
+		if (r == 2)
+			continue; /* too big to cache: skip it */
+		if (n >= BMC_MAX_KEYS)
+			return;
+		ks[n & (BMC_MAX_KEYS - 1)] = a;
+		kl[n & (BMC_MAX_KEYS - 1)] = b;
+		bs[n & (BMC_MAX_KEYS - 1)] = c;
+		bl[n & (BMC_MAX_KEYS - 1)] = d;
+		n++;
+	}
+	if (!ok)
+		return;
+#pragma clang loop unroll(disable)
+	for (__u32 k = 0; k < BMC_MAX_KEYS; k++) {
+		if (k >= n)
+			break;
+		bmc_fill(skb, sc, poff,
+			 (__u64)ks[k & 7] | (__u64)kl[k & 7] << 16 |
+				 (__u64)bs[k & 7] << 32 |
+				 (__u64)bl[k & 7] << 48,
+			 snap);
+	}
+}
+
+SEC("tc")
+int bmc_tx(struct __sk_buff *skb)
+{
+	struct bmc_conn_key ck;
+	__u32 daddr[4] = {}, l4, end, proto;
+	__u16 eproto;
+	int v6 = 0;
+
+	if (bpf_skb_load_bytes(skb, 12, &eproto, 2))
+		return TC_ACT_OK_;
+	if (eproto == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 14, &ip, sizeof(ip)))
+			return TC_ACT_OK_;
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return TC_ACT_OK_;
+		l4 = 14 + ip.ihl * 4;
+		end = 14 + bpf_ntohs(ip.tot_len);
+		proto = ip.protocol;
+		daddr[0] = ip.daddr;
+	} else if (eproto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 14, &ip6, sizeof(ip6)))
+			return TC_ACT_OK_;
+		l4 = 14 + 40;
+		end = l4 + bpf_ntohs(ip6.payload_len);
+		proto = ip6.nexthdr;
+		__builtin_memcpy(daddr, &ip6.daddr, 16);
+		v6 = 1;
+	} else {
+		return TC_ACT_OK_;
+	}
+	if (proto == IPPROTO_UDP_) {
+		struct udphdr uh;
+		struct bmc_req_key rk = {};
+		__u64 *snap, s;
+		__u32 plen;
+
+		if (bpf_skb_load_bytes(skb, l4, &uh, sizeof(uh)))
+			return TC_ACT_OK_;
+		if (uh.source != port_be)
+			return TC_ACT_OK_;
+		conn_key_from(&ck, daddr, v6, uh.dest, IPPROTO_UDP_);
+		conn_reply(&ck, 1); /* UDP: no connection to keep */
+		plen = bpf_ntohs(uh.len);
+		if (plen < 8 + 8 || l4 + plen > end)
+			return TC_ACT_OK_;
+		plen -= 8;
+		__builtin_memcpy(rk.addr, ck.addr, 16);
+		rk.port = uh.dest;
+		if (bpf_skb_load_bytes(skb, l4 + 8, &rk.reqid, 2))
+			return TC_ACT_OK_;
+		snap = bpf_map_lookup_elem(&reqs, &rk);
+		if (!snap)
+			return TC_ACT_OK_;
+		s = *snap;
+		bpf_map_delete_elem(&reqs, &rk);
+		handle_reply(skb, l4 + 8, plen, s);
+	} else if (proto == IPPROTO_TCP_) {
+		struct tcphdr th;
+
+		if (bpf_skb_load_bytes(skb, l4, &th, sizeof(th)))
+			return TC_ACT_OK_;
+		if (th.source != port_be)
+			return TC_ACT_OK_;
+		/* Payload or FIN/RST comes from memcached, not a bare ACK. */
+		if (end > l4 + th.doff * 4 || th.fin || th.rst) {
+			conn_key_from(&ck, daddr, v6, th.dest, IPPROTO_TCP_);
+			conn_reply(&ck, th.fin || th.rst);
+		}
+	}
+	return TC_ACT_OK_;
+}
+
+/* ---------------------------------------------------------------------- */
+/* memcached went away: its values go with it                              */
+
+/*
+ * A TCP listener on memcached's port closing (memcached exited, crashed or
+ * restarts) or opening (a new memcached) flushes. cgroup/sock_release
+ * cannot read ports on this kernel; TCP state changes can.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(bmc_restart, struct sock *sk, int oldstate, int newstate)
+{
+	if (sk->__sk_common.skc_num != bpf_ntohs(port_be))
+		return 0;
+	/* Accepted children also leave LISTEN (for SYN_RECV): not those. */
+	if ((oldstate == BPF_TCP_LISTEN && newstate == BPF_TCP_CLOSE) ||
+	    newstate == BPF_TCP_LISTEN)
+		flush_all();
+	return 0;
+}

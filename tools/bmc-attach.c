@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bmc-attach: load BMC, the in-kernel memcached cache, in front of a
+ * memcached and leave it running.
+ *
+ * XDP ingress answers UDP GET hits and sees every write; TC egress fills
+ * the cache from memcached's replies; a tracepoint flushes when memcached's
+ * listener closes or opens. Everything stays through pins under
+ * /sys/fs/bpf/bmc/IFACE/ (bpf/bmc.h lists the two maps bmc-stat reads):
+ *   stats, config   the contract with bmc-stat
+ *   xdp_link        the XDP bpf_link (unpinning it detaches XDP)
+ *   tc_prog         the TC egress program (to recognise our filter)
+ *   restart_link    the tracepoint link
+ */
+#include <argp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+
+#include "fastpath.h"
+#include "bmc.h"
+#include "bmc-attach.skel.h"
+
+#define BMC_PIN_ROOT  FP_BPFFS "/bmc"
+#define DEFAULT_CACHE (64ULL << 20)
+#define MIN_CACHE     (64ULL << 10)
+#define MAX_CACHE     (64ULL << 30)
+
+enum { ACT_ATTACH, ACT_DETACH, ACT_STATUS };
+
+enum {
+	OPT_CACHE = 256,
+	OPT_MODE,
+	OPT_MAX_AGE,
+	OPT_NETNS,
+	OPT_REPLACE,
+	OPT_DETACH,
+	OPT_STATUS,
+};
+
+static struct env {
+	int action;
+	const char *iface;
+	uint16_t port;
+	uint64_t cache_size;
+	enum fp_xdp_mode mode;
+	uint32_t max_age;
+	const char *netns;
+	bool replace;
+} env = {
+	.action = ACT_ATTACH,
+	.port = 11211,
+	.cache_size = DEFAULT_CACHE,
+	.mode = FP_XDP_AUTO,
+};
+
+const char argp_program_doc[] =
+	"Attach BMC, an in-kernel cache for memcached, to an interface.\n"
+	"\n"
+	"  bmc-attach IFACE [-p PORT] [--cache-size SIZE] [--mode MODE] "
+	"[--max-age SECS] [--netns NAME] [--replace]\n"
+	"  bmc-attach --detach IFACE [--netns NAME]\n"
+	"  bmc-attach --status [-j]\n"
+	"\v"
+	"EXAMPLES:\n"
+	"    bmc-attach eth0                    # cache for memcached on "
+	"port 11211\n"
+	"    bmc-attach eth0 --cache-size 256M  # a bigger cache\n"
+	"    bmc-attach veth0 --netns mc        # an interface in netns mc\n"
+	"    bmc-attach eth0 --max-age 60       # also cache values set "
+	"before attach\n"
+	"    bmc-attach eth0 --replace          # reload, e.g. after an "
+	"upgrade\n"
+	"    bmc-attach --status                # where BMC runs\n"
+	"    bmc-attach --detach eth0           # remove it again\n";
+
+static const struct argp_option options[] = {
+	{"port", 'p', "PORT", 0, "memcached's TCP and UDP port (11211)", 0},
+	{"cache-size", OPT_CACHE, "SIZE", 0,
+	 "Cache memory, K/M/G suffixes (64M)", 0},
+	{"mode", OPT_MODE, "MODE", 0,
+	 "XDP mode: auto, native or generic (auto)", 0},
+	{"max-age", OPT_MAX_AGE, "SECS", 0,
+	 "Cache values whose expiry BMC did not see for at most SECS "
+	 "(default: do not cache them)",
+	 0},
+	{"netns", OPT_NETNS, "NAME", 0,
+	 "Network namespace of IFACE (/run/netns/NAME)", 0},
+	{"replace", OPT_REPLACE, NULL, 0,
+	 "Replace BMC already attached to IFACE", 0},
+	{"detach", OPT_DETACH, NULL, 0, "Detach BMC from IFACE", 0},
+	{"status", OPT_STATUS, NULL, 0, "List where BMC is attached", 0},
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	uint64_t v;
+
+	switch (key) {
+	case 'p':
+		if (fp_parse_port(arg, &env.port))
+			argp_error(state, "invalid port '%s': want 1..65535",
+				   arg);
+		break;
+	case OPT_CACHE:
+		if (fp_parse_size(arg, &env.cache_size) ||
+		    env.cache_size < MIN_CACHE || env.cache_size > MAX_CACHE)
+			argp_error(state,
+				   "invalid cache size '%s': want 64K..64G, "
+				   "e.g. 64M",
+				   arg);
+		break;
+	case OPT_MODE:
+		if (fp_xdp_mode_parse(arg, &env.mode))
+			argp_error(state,
+				   "invalid mode '%s': want auto, native or "
+				   "generic",
+				   arg);
+		break;
+	case OPT_MAX_AGE:
+		if (fp_parse_u64(arg, 1, 30 * 86400, &v))
+			argp_error(state,
+				   "invalid max age '%s': want seconds, "
+				   "1..2592000",
+				   arg);
+		env.max_age = (uint32_t)v;
+		break;
+	case OPT_NETNS:
+		env.netns = arg;
+		break;
+	case OPT_REPLACE:
+		env.replace = true;
+		break;
+	case OPT_DETACH:
+		if (env.action == ACT_STATUS)
+			argp_error(state, "--detach and --status exclude each "
+					  "other");
+		env.action = ACT_DETACH;
+		break;
+	case OPT_STATUS:
+		if (env.action == ACT_DETACH)
+			argp_error(state, "--detach and --status exclude each "
+					  "other");
+		env.action = ACT_STATUS;
+		break;
+	case ARGP_KEY_ARG:
+		if (env.iface)
+			argp_error(state,
+				   "unexpected argument '%s': one "
+				   "interface at a time",
+				   arg);
+		env.iface = arg;
+		break;
+	case ARGP_KEY_END:
+		if (env.action == ACT_STATUS && env.iface)
+			argp_error(state, "--status takes no interface");
+		if (env.action != ACT_STATUS && !env.iface)
+			argp_error(state, "no interface given (e.g. "
+					  "bmc-attach eth0)");
+		if (env.action == ACT_STATUS && env.netns)
+			argp_error(state, "--status lists every namespace: "
+					  "no --netns");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static unsigned long netns_ino(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		return 0;
+	return (unsigned long)st.st_ino;
+}
+
+/* Is a network namespace with this inode still around (ours or named)? */
+static bool netns_alive(unsigned long ino)
+{
+	struct dirent *de;
+	DIR *d;
+	bool alive = false;
+
+	if (ino == netns_ino())
+		return true;
+	d = opendir("/run/netns");
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		char path[512];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
+		if (!stat(path, &st) && (unsigned long)st.st_ino == ino) {
+			alive = true;
+			break;
+		}
+	}
+	closedir(d);
+	return alive;
+}
+
+static int pin_dir(char *buf, size_t len, const char *iface)
+{
+	int n = snprintf(buf, len, "%s/%s", BMC_PIN_ROOT, iface);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The pinned config of one attachment, 0 or -errno. */
+static int read_config(const char *dir, struct bmc_config *cfg)
+{
+	char path[512];
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	if (fp_pin_path(path, sizeof(path), dir, "config"))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(cfg, 0, sizeof(*cfg));
+	if (bpf_map_lookup_elem(fd, &zero, cfg))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static unsigned int pinned_prog_id(const char *dir, const char *name)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd;
+
+	if (fp_pin_path(path, sizeof(path), dir, name))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+static bool pin_exists(const char *dir, const char *name)
+{
+	char path[512];
+
+	if (fp_pin_path(path, sizeof(path), dir, name))
+		return false;
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Removes our TC filter (only if it still runs our pinned program) and
+ * every pin; unpinning the links detaches XDP and the tracepoint.
+ */
+static int remove_attachment(const char *dir, const struct bmc_config *cfg,
+			     bool same_ns)
+{
+	unsigned int ours = pinned_prog_id(dir, "tc_prog"), id = 0;
+	int err;
+
+	if (same_ns && cfg && cfg->ifindex && ours &&
+	    fp_tc_attached(cfg->ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO,
+			   &id) &&
+	    id == ours) {
+		err = fp_tc_detach(cfg->ifindex, true, BMC_TC_HANDLE,
+				   BMC_TC_PRIO);
+		if (err && err != -ENOENT)
+			return fp_error("cannot remove the TC egress filter: "
+					"%s",
+					fp_strerror(err));
+		fp_tc_hook_destroy_if_empty(cfg->ifindex);
+	}
+	err = fp_pin_dir_remove(dir, FP_BPFFS);
+	if (err && err != -ENOENT)
+		return fp_error("cannot remove %s: %s", dir, fp_strerror(err));
+	return 0;
+}
+
+static uint64_t pow2_floor(uint64_t v)
+{
+	uint64_t p = 1;
+
+	while (p * 2 <= v)
+		p *= 2;
+	return p;
+}
+
+static int64_t realtime_offset(void)
+{
+	struct timespec rt, mono;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	return ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000LL +
+	       (rt.tv_nsec - mono.tv_nsec);
+}
+
+static int pin_map(struct bpf_map *map, const char *dir, const char *name)
+{
+	char path[512];
+	int err;
+
+	if (fp_pin_path(path, sizeof(path), dir, name))
+		return fp_error("pin path too long: %s/%s", dir, name);
+	err = bpf_map__pin(map, path);
+	if (err)
+		return fp_error("cannot pin %s: %s", path, fp_strerror(err));
+	return 0;
+}
+
+static void print_attached(const char *dir, const struct bmc_config *cfg)
+{
+	char size[32];
+
+	fp_human_bytes(size, sizeof(size), cfg->cache_size);
+	if (fp_opts.json) {
+		struct fp_json j;
+
+		fp_json_init(&j, stdout);
+		fp_json_object_begin(&j);
+		fp_json_kv_string(&j, "attached", env.iface);
+		fp_json_kv_u64(&j, "ifindex", cfg->ifindex);
+		fp_json_kv_string(&j, "mode", fp_xdp_mode_name(cfg->xdp_mode));
+		fp_json_kv_u64(&j, "port", cfg->port);
+		fp_json_kv_u64(&j, "cache_size", cfg->cache_size);
+		fp_json_kv_u64(&j, "cache_entries", cfg->cache_entries);
+		fp_json_kv_u64(&j, "max_age", cfg->max_age);
+		fp_json_kv_string(&j, "pins", dir);
+		fp_json_object_end(&j);
+		fp_json_newline(&j);
+		return;
+	}
+	printf("bmc-attach: BMC attached to %s (%s XDP, port %u, cache %s = "
+	       "%llu entries%s), pinned at %s\n",
+	       env.iface, fp_xdp_mode_name(cfg->xdp_mode), cfg->port, size,
+	       (unsigned long long)cfg->cache_entries,
+	       cfg->max_age ? ", --max-age set" : "", dir);
+}
+
+static void warn_veth_peer(unsigned int ifindex)
+{
+	int peer = fp_veth_peer_ifindex(ifindex);
+	char name[32];
+
+	if (peer <= 0)
+		return; /* not a veth, or the peer is in another namespace */
+	if (fp_xdp_attached((unsigned int)peer, NULL))
+		return;
+	if (!if_indextoname((unsigned int)peer, name))
+		snprintf(name, sizeof(name), "ifindex %d", peer);
+	fp_warn("%s is a veth whose peer %s has no XDP program: BMC's XDP_TX "
+		"replies will be dropped there (attach one to %s, e.g. "
+		"an XDP_PASS program)",
+		env.iface, name, name);
+}
+
+static int do_attach(void)
+{
+	struct bmc_attach_bpf *skel = NULL;
+	struct bpf_link *rlink = NULL;
+	struct bmc_config cfg = {}, old;
+	char dir[256], path[512];
+	uint64_t entries, sets, ngen, nexps;
+	unsigned int ifindex;
+	enum fp_xdp_mode used;
+	bool created = false, tc_done = false;
+	int err, xfd = -1, ret = 1;
+	__u32 zero = 0;
+
+	ifindex = fp_ifindex(env.iface);
+	if (!ifindex)
+		return 1;
+	if (pin_dir(dir, sizeof(dir), env.iface))
+		return fp_error("interface name too long: %s", env.iface);
+
+	if (fp_pin_dir_exists(dir)) {
+		bool cfg_ok = read_config(dir, &old) == 0;
+
+		if (cfg_ok && old.netns_ino != netns_ino() &&
+		    netns_alive(old.netns_ino))
+			return fp_error(
+				"BMC already runs on an interface named "
+				"%s in another network namespace "
+				"(inode %u); pins are per interface "
+				"name, so detach it there first "
+				"(bmc-attach --detach %s --netns NAME)",
+				env.iface, old.netns_ino, env.iface);
+		if (cfg_ok && old.netns_ino == netns_ino() && !env.replace)
+			return fp_error("BMC is already attached to %s (use "
+					"--replace to reload it, or --detach "
+					"first)",
+					env.iface);
+		/* --replace, or leftovers of a vanished namespace. */
+		if (remove_attachment(dir, cfg_ok ? &old : NULL,
+				      cfg_ok && old.netns_ino == netns_ino()))
+			return 1;
+		if (!cfg_ok || old.netns_ino != netns_ino())
+			fp_warn("removed stale pins at %s", dir);
+	}
+	if (fp_xdp_attached(ifindex, NULL))
+		return fp_error("cannot attach XDP to %s: another XDP program "
+				"is already attached (see 'ip link show %s')",
+				env.iface, env.iface);
+
+	/* Size the cache: a power-of-two number of sets of BMC_WAYS. */
+	entries = env.cache_size / sizeof(struct bmc_entry);
+	sets = pow2_floor(entries / BMC_WAYS ? entries / BMC_WAYS : 1);
+	if (sets < 8)
+		sets = 8;
+	entries = sets * BMC_WAYS;
+	ngen = pow2_floor(entries);
+	if (ngen < entries)
+		ngen *= 2;
+	if (ngen < 1024)
+		ngen = 1024;
+	nexps = entries * 2 < 4096 ? 4096 : entries * 2;
+
+	skel = bmc_attach_bpf__open();
+	if (!skel) {
+		fp_error("cannot open the BPF object: %s", fp_strerror(-errno));
+		goto cleanup;
+	}
+	skel->rodata->port_be = htons(env.port);
+	skel->rodata->set_mask = sets - 1;
+	skel->rodata->gen_mask = ngen - 1;
+	skel->rodata->max_age_ns = (__u64)env.max_age * 1000000000ULL;
+	skel->rodata->realtime_off_ns = realtime_offset();
+	bpf_map__set_max_entries(skel->maps.cache, (__u32)entries);
+	bpf_map__set_max_entries(skel->maps.buckets, (__u32)ngen);
+	bpf_map__set_max_entries(skel->maps.exps, (__u32)nexps);
+	err = bmc_attach_bpf__load(skel);
+	if (err) {
+		fp_error("cannot load BMC's BPF programs: %s%s",
+			 fp_strerror(err),
+			 err == -ENOMEM || err == -E2BIG
+				 ? " (try a smaller --cache-size)"
+				 : " (run with -v for the verifier log)");
+		goto cleanup;
+	}
+
+	err = fp_pin_dir_create(dir);
+	if (err) {
+		fp_error("cannot create %s: %s", dir, fp_strerror(err));
+		goto cleanup;
+	}
+	created = true;
+	if (pin_map(skel->maps.stats, dir, "stats") ||
+	    pin_map(skel->maps.bmc_config, dir, "config"))
+		goto cleanup;
+
+	/* Config first: bmc-stat may look as soon as the pins appear. */
+	cfg.ifindex = ifindex;
+	cfg.port = env.port;
+	cfg.xdp_mode = (__u8)env.mode;
+	cfg.cache_size = env.cache_size;
+	cfg.cache_entries = entries;
+	cfg.max_age = env.max_age;
+	cfg.netns_ino = (__u32)netns_ino();
+	cfg.attached_at = (__u64)time(NULL);
+
+	/* TC egress before XDP: fills must be running when hits start. */
+	if (fp_tc_attach(ifindex, env.iface, true,
+			 bpf_program__fd(skel->progs.bmc_tx), BMC_TC_HANDLE,
+			 BMC_TC_PRIO))
+		goto cleanup;
+	tc_done = true;
+	if (fp_pin_path(path, sizeof(path), dir, "tc_prog") ||
+	    (err = bpf_program__pin(skel->progs.bmc_tx, path))) {
+		fp_error("cannot pin %s: %s", path, fp_strerror(err));
+		goto cleanup;
+	}
+
+	rlink = bpf_program__attach(skel->progs.bmc_restart);
+	if (!rlink) {
+		fp_error("cannot attach the tracepoint inet_sock_set_state: "
+			 "%s",
+			 fp_strerror(-errno));
+		goto cleanup;
+	}
+	if (fp_pin_path(path, sizeof(path), dir, "restart_link") ||
+	    (err = bpf_link__pin(rlink, path))) {
+		fp_error("cannot pin %s: %s", path, fp_strerror(err));
+		goto cleanup;
+	}
+
+	xfd = fp_xdp_attach(bpf_program__fd(skel->progs.bmc_rx), ifindex,
+			    env.iface, env.mode, &used);
+	if (xfd < 0)
+		goto cleanup;
+	cfg.xdp_mode = (__u8)used;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.bmc_config), &zero, &cfg,
+				BPF_ANY)) {
+		fp_error("cannot write the config map: %s",
+			 fp_strerror(-errno));
+		goto cleanup;
+	}
+	if (fp_pin_path(path, sizeof(path), dir, "xdp_link") ||
+	    bpf_obj_pin(xfd, path)) {
+		fp_error("cannot pin %s: %s", path, fp_strerror(-errno));
+		goto cleanup;
+	}
+	warn_veth_peer(ifindex);
+	print_attached(dir, &cfg);
+	ret = 0;
+
+cleanup:
+	if (ret && tc_done) {
+		unsigned int id = 0;
+
+		if (fp_tc_attached(ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO,
+				   &id))
+			fp_tc_detach(ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO);
+		fp_tc_hook_destroy_if_empty(ifindex);
+	}
+	if (ret && created)
+		fp_pin_dir_remove(dir, FP_BPFFS);
+	if (xfd >= 0)
+		close(xfd);
+	bpf_link__destroy(rlink);
+	bmc_attach_bpf__destroy(skel);
+	return ret;
+}
+
+static int do_detach(void)
+{
+	struct bmc_config cfg;
+	char dir[256];
+	bool same_ns, cfg_ok;
+
+	if (pin_dir(dir, sizeof(dir), env.iface))
+		return fp_error("interface name too long: %s", env.iface);
+	if (!fp_pin_dir_exists(dir))
+		return fp_error("BMC is not attached to %s (nothing to "
+				"detach; see bmc-attach --status)",
+				env.iface);
+	cfg_ok = read_config(dir, &cfg) == 0;
+	same_ns = cfg_ok && cfg.netns_ino == netns_ino();
+	if (cfg_ok && !same_ns && netns_alive(cfg.netns_ino))
+		return fp_error("BMC on %s was attached in another network "
+				"namespace (inode %u): add --netns NAME",
+				env.iface, cfg.netns_ino);
+	if (remove_attachment(dir, cfg_ok ? &cfg : NULL, same_ns))
+		return 1;
+	if (fp_opts.json) {
+		struct fp_json j;
+
+		fp_json_init(&j, stdout);
+		fp_json_object_begin(&j);
+		fp_json_kv_string(&j, "detached", env.iface);
+		fp_json_object_end(&j);
+		fp_json_newline(&j);
+	} else {
+		printf("bmc-attach: BMC detached from %s%s\n", env.iface,
+		       same_ns ? "" : " (its network namespace is gone)");
+	}
+	return 0;
+}
+
+static int do_status(void)
+{
+	static const struct fp_column cols[] = {
+		{"IFACE", 12, true},   {"MODE", 7, true},
+		{"PORT", 5, false},    {"CACHE", 9, false},
+		{"ENTRIES", 8, false}, {"MAX-AGE", 7, false},
+		{"NETNS", 10, false},  {"STATE", 8, true},
+	};
+	struct dirent *de;
+	struct fp_json j;
+	DIR *d;
+	int n = 0;
+
+	d = opendir(BMC_PIN_ROOT);
+	if (!d) {
+		if (!fp_opts.json)
+			printf("bmc-attach: BMC is not attached anywhere\n");
+		return 0;
+	}
+	fp_json_init(&j, stdout);
+	while ((de = readdir(d))) {
+		struct bmc_config cfg;
+		char dir[512], size[32], port[16], ent[24], age[16], ns[16];
+		const char *state;
+		const char *vals[8];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", BMC_PIN_ROOT, de->d_name);
+		if (read_config(dir, &cfg))
+			continue;
+		state = pin_exists(dir, "xdp_link") ? "attached" : "broken";
+		if (!netns_alive(cfg.netns_ino))
+			state = "stale";
+		if (fp_opts.json) {
+			fp_json_object_begin(&j);
+			fp_json_kv_string(&j, "iface", de->d_name);
+			fp_json_kv_u64(&j, "ifindex", cfg.ifindex);
+			fp_json_kv_string(&j, "mode",
+					  fp_xdp_mode_name(cfg.xdp_mode));
+			fp_json_kv_u64(&j, "port", cfg.port);
+			fp_json_kv_u64(&j, "cache_size", cfg.cache_size);
+			fp_json_kv_u64(&j, "cache_entries", cfg.cache_entries);
+			fp_json_kv_u64(&j, "max_age", cfg.max_age);
+			fp_json_kv_u64(&j, "netns_ino", cfg.netns_ino);
+			fp_json_kv_u64(&j, "attached_at", cfg.attached_at);
+			fp_json_kv_string(&j, "state", state);
+			fp_json_object_end(&j);
+			fp_json_newline(&j);
+			n++;
+			continue;
+		}
+		if (n++ == 0)
+			fp_table_header(stdout, cols, 8);
+		fp_human_bytes(size, sizeof(size), cfg.cache_size);
+		snprintf(port, sizeof(port), "%u", cfg.port);
+		snprintf(ent, sizeof(ent), "%llu",
+			 (unsigned long long)cfg.cache_entries);
+		if (cfg.max_age)
+			snprintf(age, sizeof(age), "%us", cfg.max_age);
+		else
+			snprintf(age, sizeof(age), "-");
+		snprintf(ns, sizeof(ns), "%u", cfg.netns_ino);
+		vals[0] = de->d_name;
+		vals[1] = fp_xdp_mode_name(cfg.xdp_mode);
+		vals[2] = port;
+		vals[3] = size;
+		vals[4] = ent;
+		vals[5] = age;
+		vals[6] = ns;
+		vals[7] = state;
+		fp_table_row(stdout, cols, 8, vals);
+	}
+	closedir(d);
+	if (n == 0 && !fp_opts.json)
+		printf("bmc-attach: BMC is not attached anywhere\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp_child children[] = {
+		{&fp_output_argp, 0, NULL, 0},
+		{},
+	};
+	static const struct argp argp = {
+		.options = options,
+		.parser = parse_arg,
+		.args_doc = "[IFACE]",
+		.doc = argp_program_doc,
+		.children = children,
+	};
+	int err;
+
+	fp_init("bmc-attach");
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return FP_EXIT_USAGE;
+	if (fp_check_privileges(FP_CAP_BPF | FP_CAP_NET_ADMIN |
+				FP_CAP_SYS_ADMIN | FP_CAP_PERFMON))
+		return FP_EXIT_FAIL;
+	fp_bump_memlock();
+	err = fp_mount_bpffs();
+	if (err)
+		return fp_error("cannot mount bpffs at %s: %s", FP_BPFFS,
+				fp_strerror(err));
+	if (env.action == ACT_STATUS)
+		return do_status();
+	if (env.netns && fp_netns_enter(env.netns))
+		return FP_EXIT_FAIL;
+	if (env.action == ACT_DETACH)
+		return do_detach();
+	return do_attach();
+}
