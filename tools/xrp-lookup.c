@@ -1842,9 +1842,9 @@ static void log_tail(char *log, const char **reason, const char **tail)
 	while (line > log && line[-1] != '\n')
 		line--;
 	*reason = line;
-	/* Up to eight lines of context ending with the reason. */
+	/* Up to four lines of context before the reason. */
 	*tail = line;
-	while (*tail > log && lines < 8) {
+	while (*tail > log && lines < 4) {
 		(*tail)--;
 		while (*tail > log && (*tail)[-1] != '\n')
 			(*tail)--;
