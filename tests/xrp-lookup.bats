@@ -264,6 +264,16 @@ EOF
 	assert_output --partial "cannot open $XRP_DIR/no-such-db: No such file or directory"
 }
 
+@test "create refuses a block device too small and leaves it alone" {
+	local dev
+	dev=$(cat "$XRP_DIR/loop1")
+	run xrp-lookup create --layers 4 "$dev"
+	[ "$status" -eq 1 ]
+	[ "$output" = "xrp-lookup: $dev is too small: 4194304 bytes, a 4-layer database needs 74867200" ]
+	run xrp-lookup get "$dev" 30
+	[ "$output" = "30 30" ]
+}
+
 @test "corrupt nodes inside a database fail only the lookups that meet them" {
 	cp "$XRP_DIR/db2" "$XRP_DIR/corrupt"
 	# leaf 3 (keys 62..92): type 7
@@ -348,7 +358,8 @@ EOF
 		"get --engine foo $XRP_DIR/db1 1" "bench --requests 0 $XRP_DIR/db1" \
 		"bench --threads x $XRP_DIR/db1" "get --layers 2 $XRP_DIR/db1 1" \
 		"bench --sqpoll --engine pread $XRP_DIR/db1" "verify" \
-		"range $XRP_DIR/db1 1 2 3"; do
+		"range $XRP_DIR/db1 1 2 3" "get --threads 2 $XRP_DIR/db1 1" \
+		"verify --engine uring bpfkv-get" "create --layers 2 --function x.c y"; do
 		run xrp-lookup $args
 		[ "$status" -eq 64 ] || fail "'xrp-lookup $args' exited $status: $output"
 	done
