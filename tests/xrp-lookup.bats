@@ -291,7 +291,12 @@ EOF
 	done
 	run xrp-lookup range --sum "$XRP_DIR/corrupt" 0 100
 	[ "$status" -eq 1 ]
-	assert_output --partial "range 0..100 failed: the storage function found corrupt data"
+	assert_output --partial "range 0..100 failed: the storage function found corrupt data (last read at offset 1536)"
+	# the keys before the corrupt leaf are still printed
+	run xrp-lookup range "$XRP_DIR/corrupt" 50 100
+	[ "$status" -eq 1 ]
+	assert_output --partial $'60 60\n61 61\nxrp-lookup: range 50..100 failed'
+
 }
 
 @test "verify passes the built-in functions and a user's function" {

@@ -851,9 +851,10 @@ static enum step xrp_step(const struct db *db, xrp_fn fn, struct bpf_xrp *ctx,
 	uint64_t addr, size;
 	unsigned int ret;
 
+	/* next_addr[0] keeps the last read's offset, for error messages;
+	 * size[0] = 0 shows whether the function asked for anything. */
 	ctx->hops++;
 	ctx->size[0] = 0;
-	ctx->next_addr[0] = 0;
 	ret = fn(ctx);
 	if (ret) {
 		snprintf(err, errlen, "the storage function returned %u", ret);
@@ -1113,7 +1114,12 @@ static void uring_queue(struct worker *w, unsigned int slot)
 	struct bpf_xrp *ctx = ctx_at(w->ctxs, slot);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
 
-	/* The ring has one entry per slot and a slot has one read out. */
+	/* The ring has an entry per slot and a slot has one read out, so
+	 * the queue is never full; but if SQPOLL is slow to take them... */
+	while (!sqe) {
+		io_uring_submit(&w->ring);
+		sqe = io_uring_get_sqe(&w->ring);
+	}
 	io_uring_prep_read_fixed(sqe, 0, ctx->data, ctx->size[0],
 				 ctx->next_addr[0], slot);
 	sqe->flags |= IOSQE_FIXED_FILE;
@@ -1605,12 +1611,6 @@ static int cmd_range(void)
 				 (unsigned long long)ctx->next_addr[0]);
 			st = STEP_ERROR;
 		}
-		if (st == STEP_ERROR) {
-			fp_error("range %llu..%llu failed: %s",
-				 (unsigned long long)env.lo,
-				 (unsigned long long)env.hi, err);
-			goto out;
-		}
 		for (uint64_t i = 0;
 		     !env.sum && i < r->n && i < XRP_RANGE_BATCH; i++) {
 			r->out[i].value[BPFKV_VALUE_SIZE - 1] = '\0';
@@ -1626,6 +1626,13 @@ static int cmd_range(void)
 				       (unsigned long long)r->out[i].key,
 				       trim(r->out[i].value));
 			}
+		}
+		/* What came before an error is still printed. */
+		if (st == STEP_ERROR) {
+			fp_error("range %llu..%llu failed: %s",
+				 (unsigned long long)env.lo,
+				 (unsigned long long)env.hi, err);
+			goto out;
 		}
 		if (!r->more)
 			break;
