@@ -445,6 +445,7 @@ static __always_inline int pend_add(struct conn_ref *cr, __u32 b)
 		if (!bk)
 			return -1;
 		__sync_fetch_and_add(&bk->pending, 1);
+		bk->pend_ts = now_ns();
 		bpf_spin_lock(&c->lock);
 		if (c->npend < BMC_PEND_MAX) {
 			c->pend[c->npend & (BMC_PEND_MAX - 1)] = b;
@@ -461,6 +462,7 @@ static __always_inline int pend_add(struct conn_ref *cr, __u32 b)
 	if (!st)
 		return -1;
 	__sync_fetch_and_add(&st->pending, 1);
+	st->pend_ts = now_ns();
 	bpf_spin_lock(&c->lock);
 	c->gpend++;
 	bpf_spin_unlock(&c->lock);
@@ -498,6 +500,8 @@ static __always_inline __u64 exptime_deadline(__s64 e, __u64 now)
 		return NEVER;
 	if (e < 0)
 		return 0;
+	if (e > 9000000000LL)
+		return NEVER; /* centuries away */
 	if (e <= 60 * 60 * 24 * 30) {
 		rel = e * (__s64)NS;
 	} else {
@@ -1612,8 +1616,10 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 	if (!bk)
 		return 0;
 	/* Order matters: pending first, then generations (see the top). */
-	if (*(volatile __s64 *)&bk->pending > 0 ||
-	    *(volatile __s64 *)&st->pending > 0 ||
+	if ((*(volatile __s64 *)&bk->pending > 0 &&
+	     now - bk->pend_ts < BMC_PEND_TTL_NS) ||
+	    (*(volatile __s64 *)&st->pending > 0 &&
+	     now - st->pend_ts < BMC_PEND_TTL_NS) ||
 	    *(volatile __u64 *)&bk->gen > snap ||
 	    *(volatile __u64 *)&st->flushed > snap) {
 		stat_inc(S_STALE);

@@ -69,6 +69,8 @@ struct bmc_entry {
 struct bmc_bucket {
 	__u64 gen;
 	__s64 pending;
+	__u64 pend_ts;  /* CLOCK_MONOTONIC ns of the last pending write */
+	__u64 pad;
 };
 
 /* Global state, one entry. */
@@ -77,7 +79,11 @@ struct bmc_state {
 	__u64 flushed;	/* sequence of the last whole-cache flush */
 	__s64 pending;	/* unparseable writes in flight (global pending) */
 	__u64 flush_at; /* delayed flush_all: CLOCK_MONOTONIC ns, 0 = none */
+	__u64 pend_ts;  /* CLOCK_MONOTONIC ns of the last global pending */
 };
+
+/* Pending writes never answered (noreply, dropped) stop blocking fills. */
+#define BMC_PEND_TTL_NS 1000000000ULL
 
 /* GET requests that missed, waiting for memcached's reply. */
 struct bmc_req_key {

@@ -1,0 +1,12 @@
+# bmc-attach: BPF_PROG_TEST_RUN helpers built from BMC's own skeleton.
+#   bmc-xdp-test  unit tests of the XDP/TC programs (driven by tests/bmc-xdp.bats)
+#   bmc-xdp-cost  in-kernel cost of one GET hit in ns (used by bench/bmc)
+EXTRA_BINS += $(BUILD)/bmc-xdp-test $(BUILD)/bmc-xdp-cost
+
+$(BUILD)/bmc-xdp-test: tests/bmc-xdp-test.c tests/bmc-xdp-lib.h $(BUILD)/bmc-attach.skel.h bpf/bmc.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< -o $@ $(LDLIBS)
+
+$(BUILD)/bmc-xdp-cost: tests/bmc-xdp-cost.c tests/bmc-xdp-lib.h $(BUILD)/bmc-attach.skel.h bpf/bmc.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< -o $@ $(LDLIBS)
