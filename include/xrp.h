@@ -118,6 +118,9 @@ struct bpf_xrp {
 #define xrp_memcpy(dst, src, n) __builtin_memcpy((dst), (src), (n))
 #define xrp_memset(dst, c, n)	__builtin_memset((dst), (c), (n))
 
+/* What the entry point looks like, for native callers. */
+typedef unsigned int (*xrp_fn_t)(struct bpf_xrp *ctx);
+
 #ifndef XRP_ENTRY_NAME
 #define XRP_ENTRY_NAME xrp_entry
 #endif
