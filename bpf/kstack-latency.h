@@ -20,8 +20,8 @@ enum kstack_layer {
 	KSTACK_TOTAL,
 	/* issue -> completion of requests not tied to a traced read */
 	KSTACK_UNATTRIBUTED,
-	/* reads that queued bios but saw none of their requests complete
-	 * (bio merged into another task's request); count only */
+	/* reads that queued bios but returned before any of their requests
+	 * completed (async readahead) or had them merged away; count only */
 	KSTACK_INCOMPLETE,
 	KSTACK_NR_LAYERS,
 };

@@ -264,11 +264,17 @@ static void print_json(const struct report_ctx *ctx)
 	fp_json_newline(&j);
 }
 
+/* clang-format off */
 static const struct fp_column columns[] = {
-	{"LAYER", 12, true},	{"COUNT", 9, false},	{"AVG(us)", 10, false},
-	{"P50(us)", 10, false}, {"P99(us)", 10, false}, {"MAX(us)", 10, false},
-	{"SHARE", 7, false},
+	{ "LAYER", 12, true },
+	{ "COUNT", 9, false },
+	{ "AVG(us)", 10, false },
+	{ "P50(us)", 10, false },
+	{ "P99(us)", 10, false },
+	{ "MAX(us)", 10, false },
+	{ "SHARE", 7, false },
 };
+/* clang-format on */
 #define NCOLS (int)(sizeof(columns) / sizeof(columns[0]))
 
 static void print_row(const struct layer_stats *ls, const char *name,
@@ -313,9 +319,8 @@ static void print_table(const struct report_ctx *ctx)
 	       "read):\n");
 	print_row(un, "unattributed", "-");
 	if (inc->count)
-		printf("%llu read(s) returned before their block I/O completed "
-		       "(readahead) or had it merged into other requests: not "
-		       "in the table\n",
+		printf("%llu read(s) did not wait for the block I/O they "
+		       "started (readahead): not in the table\n",
 		       (unsigned long long)inc->count);
 
 	if (!env.histograms)
