@@ -51,6 +51,8 @@ HEADERS     := $(wildcard include/*.h)
 
 .PHONY: all deps check unit lint-man demo bench install uninstall clean format
 .DELETE_ON_ERROR:
+# Keep skeletons and objects: they are inputs of later builds, not litter.
+.SECONDARY:
 
 all: $(BINS)
 
