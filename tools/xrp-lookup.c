@@ -1293,12 +1293,18 @@ static int run_lookups(struct run *run, struct meter *m)
 		return fp_error("out of memory");
 	for (unsigned int t = 0; t < nt; t++) {
 		struct worker *w = &ws[t];
-		unsigned int nctx =
-			run->engine == ENG_URING ? run->inflight : 1;
+		unsigned int nctx = 1;
 
 		w->run = run;
 		w->first = run->nkeys * t / nt;
 		w->end = run->nkeys * (t + 1) / nt;
+		/* uring: one context per slot, no more slots than keys */
+		if (run->engine == ENG_URING)
+			nctx = w->end - w->first < run->inflight
+				       ? (unsigned int)(w->end - w->first)
+				       : run->inflight;
+		if (nctx == 0)
+			nctx = 1;
 		if (posix_memalign((void **)&w->ctxs, 4096,
 				   (size_t)nctx * CTX_STRIDE)) {
 			w->ctxs = NULL;
