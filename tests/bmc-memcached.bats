@@ -153,8 +153,9 @@ write_variants() {
 @test "a GET hit is answered by the kernel, byte for byte as memcached would" {
 	run tcp "set hit1 42 0 11" "hello world"
 	assert_output STORED
-	# First GET: a miss, memcached answers, BMC fills from the reply.
+	# memcached's own reply, before BMC has the key.
 	first=$(udp_raw "get hit1" | od -An -tx1)
+	cached hit1
 	h0=$(bstat hits)
 	g0=$(mc_stat get_hits)
 	for _ in 1 2 3 4 5; do

@@ -5,7 +5,7 @@
  * created yourself.
  *
  *   mc-load [-m get|set] [-d SECS] [-k KEYS] [-v BYTES] [-z S] [-w WINDOW]
- *           [-b BATCH] [-c CPU] [-s SOCKETS] [-r RATE] HOST PORT
+ *           [-b BATCH] [-c CPU] [-s SOCKETS] [-r RATE] [-x IFACE] HOST PORT
  *
  * -m set  stores every key once ("set key:NNNNNNNN 0 0 BYTES"), waiting for
  *         STORED, so a later GET run finds them all.
@@ -16,11 +16,25 @@
  *         -m set stored for that key.
  * -c CPU  pins the generator to one core.
  * -r RATE at most RATE requests per second (default: as fast as it goes).
+ * -x IFACE  GETs only, IPv4 only: send raw frames on IFACE (AF_PACKET,
+ *         qdisc bypassed) and count the replies with an XDP program on
+ *         IFACE that drops them (bench/bmc.d/mc-sink.bpf.c), so the
+ *         generator spends nearly nothing per request on its own network
+ *         stack. Replies are counted, not checked byte for byte: a hit must
+ *         have the exact length of the stored value's reply.
  *
  * Prints "name value" lines: requests_per_sec, sent, replies, hits,
  * misses, bad, lost, seconds.
  */
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
@@ -34,6 +48,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "mc-sink.skel.h"
 
 #define MAX_BATCH   64
 #define MAX_SOCKETS 16
@@ -51,6 +67,7 @@ static struct {
 	int cpu;
 	unsigned int nsock;
 	double rate;
+	const char *raw_if;
 } cfg = {
 	.seconds = 5,
 	.keys = 10000,
@@ -117,7 +134,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: mc-load [-m get|set] [-d SECS] [-k KEYS] [-v BYTES] "
 		"[-z S] [-w WINDOW] [-b BATCH] [-c CPU] [-s SOCKETS] [-r RATE] "
-		"HOST PORT\n");
+		"[-x IFACE] HOST PORT\n");
 	exit(64);
 }
 
@@ -181,6 +198,269 @@ static void classify(const char *p, size_t n, struct counts *c, char *scratch)
 		c->hits++;
 }
 
+static uint16_t ip_csum(const void *hdr, size_t len)
+{
+	const uint16_t *p = hdr;
+	uint32_t sum = 0;
+
+	for (; len > 1; len -= 2)
+		sum += *p++;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+/* The MAC address of `ip` from the neighbour table, after one exchange. */
+static int neigh_mac(struct in_addr ip, const char *ifname, uint8_t mac[6])
+{
+	char line[256], addr[64], dev[64], hw[64];
+	FILE *f = fopen("/proc/net/arp", "r");
+	unsigned int m[6];
+	int i;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %*s %*s %63s %*s %63s", addr, hw, dev) !=
+		    3)
+			continue;
+		if (strcmp(addr, inet_ntoa(ip)) || strcmp(dev, ifname))
+			continue;
+		if (sscanf(hw, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3],
+			   &m[4], &m[5]) != 6)
+			continue;
+		for (i = 0; i < 6; i++)
+			mac[i] = m[i];
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	return -1;
+}
+
+static void sink_read(int fd, int ncpu, uint64_t out[4])
+{
+	uint64_t v[ncpu][4];
+	uint32_t key = 0;
+	int i, j;
+
+	memset(out, 0, 4 * sizeof(uint64_t));
+	if (bpf_map_lookup_elem(fd, &key, v))
+		return;
+	for (i = 0; i < ncpu; i++)
+		for (j = 0; j < 4; j++)
+			out[j] += v[i][j];
+}
+
+/*
+ * -x IFACE: GETs as raw frames through AF_PACKET; the replies are counted
+ * and dropped by mc-sink at XDP on the same interface.
+ */
+static int run_raw(const char *host, const char *port_s)
+{
+	static char frames[MAX_BATCH][128];
+	struct mmsghdr msg[MAX_BATCH];
+	struct iovec iov[MAX_BATCH];
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET};
+	struct sockaddr_in dst = {.sin_family = AF_INET};
+	struct mc_sink_bpf *skel = NULL;
+	struct ifreq ifr = {};
+	uint8_t smac[6], dmac[6];
+	uint32_t old_prog = 0;
+	uint64_t base[4], cnt[4], sent = 0, lost = 0, replies;
+	int64_t inflight;
+	unsigned int ifindex, i, hlen, hit_len, ncpu;
+	uint16_t cport = 20000 + getpid() % 40000, sport, id = 0;
+	struct iphdr *ip;
+	double start, t, last_progress;
+	int fd = -1, ufd = -1, one = 1, ret = 1, mfd;
+	char buf[64];
+
+	ifindex = if_nametoindex(cfg.raw_if);
+	if (!ifindex || !inet_aton(host, &dst.sin_addr)) {
+		fprintf(stderr, "mc-load: -x needs an interface and an IPv4 "
+				"address\n");
+		return 1;
+	}
+	sport = atoi(port_s);
+	dst.sin_port = htons(sport);
+	ncpu = libbpf_num_possible_cpus();
+
+	/* The receive side first: it also passes the ARP exchange below. */
+	skel = mc_sink_bpf__open();
+	if (!skel)
+		goto out;
+	skel->rodata->server_port = sport;
+	skel->rodata->client_port = cport;
+	hit_len = 8 +
+		  snprintf(buf, sizeof(buf), "VALUE key:%08u 0 %u\r\n", 0,
+			   cfg.value_size) +
+		  cfg.value_size + 7;
+	skel->rodata->hit_len = hit_len;
+	if (mc_sink_bpf__load(skel)) {
+		fprintf(stderr, "mc-load: cannot load mc-sink\n");
+		goto out;
+	}
+	bpf_xdp_query_id(ifindex, 0, &old_prog);
+	if (bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.mc_sink),
+			   XDP_FLAGS_DRV_MODE, NULL)) {
+		fprintf(stderr, "mc-load: cannot attach mc-sink to %s\n",
+			cfg.raw_if);
+		goto out;
+	}
+	mfd = bpf_map__fd(skel->maps.counts);
+
+	/* One ordinary request fills the neighbour table and finds our IP. */
+	ufd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (ufd < 0 || connect(ufd, (struct sockaddr *)&dst, sizeof(dst)))
+		goto out;
+	{
+		char req[] = "\0\0\0\0\0\1\0\0version\r\n", rep[256];
+		struct pollfd p = {.fd = ufd, .events = POLLIN};
+		struct sockaddr_in me;
+		socklen_t ml = sizeof(me);
+
+		send(ufd, req, sizeof(req) - 1, 0);
+		if (poll(&p, 1, 2000) <= 0 ||
+		    recv(ufd, rep, sizeof(rep), 0) < 0) {
+			fprintf(stderr, "mc-load: no reply from %s:%u\n", host,
+				sport);
+			goto out;
+		}
+		getsockname(ufd, (struct sockaddr *)&me, &ml);
+		if (neigh_mac(dst.sin_addr, cfg.raw_if, dmac)) {
+			fprintf(stderr,
+				"mc-load: no MAC address for %s on "
+				"%s\n",
+				host, cfg.raw_if);
+			goto out;
+		}
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", cfg.raw_if);
+		if (ioctl(ufd, SIOCGIFHWADDR, &ifr))
+			goto out;
+		memcpy(smac, ifr.ifr_hwaddr.sa_data, 6);
+
+		/* Ethernet + IPv4 + UDP headers; only the payload varies. */
+		for (i = 0; i < MAX_BATCH; i++) {
+			char *f = frames[i];
+			struct udphdr_raw {
+				uint16_t source, dest, len, check;
+			} * udp;
+
+			memcpy(f, dmac, 6);
+			memcpy(f + 6, smac, 6);
+			f[12] = 0x08;
+			f[13] = 0x00;
+			ip = (struct iphdr *)(f + 14);
+			udp = (struct udphdr_raw *)(ip + 1);
+			hlen = 14 + sizeof(*ip) + sizeof(*udp);
+			memset(ip, 0, sizeof(*ip));
+			ip->version = 4;
+			ip->ihl = 5;
+			ip->tot_len = htons(sizeof(*ip) + sizeof(*udp) + 8 +
+					    strlen("get key:00000000\r\n"));
+			ip->frag_off = htons(0x4000);
+			ip->ttl = 64;
+			ip->protocol = IPPROTO_UDP;
+			ip->saddr = me.sin_addr.s_addr;
+			ip->daddr = dst.sin_addr.s_addr;
+			ip->check = ip_csum(ip, sizeof(*ip));
+			udp->source = htons(cport);
+			udp->dest = htons(sport);
+			udp->len = htons(sizeof(*udp) + 8 +
+					 strlen("get key:00000000\r\n"));
+			udp->check = 0; /* none: allowed for IPv4 */
+			iov[i].iov_base = f;
+			iov[i].iov_len =
+				hlen + 8 + strlen("get key:00000000\r\n");
+			memset(&msg[i], 0, sizeof(msg[i]));
+			msg[i].msg_hdr.msg_iov = &iov[i];
+			msg[i].msg_hdr.msg_iovlen = 1;
+		}
+	}
+
+	fd = socket(AF_PACKET, SOCK_RAW, 0); /* protocol 0: sends only */
+	sll.sll_ifindex = ifindex;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		perror("mc-load: AF_PACKET");
+		goto out;
+	}
+	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+
+	sink_read(mfd, ncpu, base);
+	start = now();
+	last_progress = start;
+	replies = 0;
+	for (;;) {
+		bool progress = false;
+
+		t = now();
+		if (t >= start + cfg.seconds)
+			break;
+		sink_read(mfd, ncpu, cnt);
+		if (cnt[0] - base[0] != replies) {
+			replies = cnt[0] - base[0];
+			progress = true;
+		}
+		inflight = (int64_t)(sent - lost) - (int64_t)replies;
+		if (cfg.rate > 0 && sent >= cfg.rate * (t - start)) {
+			usleep(200);
+		} else if (inflight + cfg.batch <= cfg.window) {
+			for (i = 0; i < cfg.batch; i++) {
+				char *pl = frames[i] + hlen;
+
+				frame_header(pl, id++);
+				snprintf(buf, sizeof(buf), "get key:%08u\r\n",
+					 pick_key());
+				memcpy(pl + 8, buf, strlen(buf));
+			}
+			int r = sendmmsg(fd, msg, cfg.batch, 0);
+
+			if (r > 0) {
+				sent += r;
+				progress = true;
+			}
+		}
+		if (progress) {
+			last_progress = t;
+		} else if (inflight > 0 && t - last_progress > 0.02) {
+			lost += inflight; /* written off after 20 ms */
+			last_progress = t;
+		}
+	}
+	t = now() - start;
+	usleep(20000); /* late replies still count as replies */
+	sink_read(mfd, ncpu, cnt);
+	printf("requests_per_sec %.0f\n", (double)(cnt[0] - base[0]) / t);
+	printf("sent %llu\n", (unsigned long long)sent);
+	printf("replies %llu\n", (unsigned long long)(cnt[0] - base[0]));
+	printf("hits %llu\n", (unsigned long long)(cnt[1] - base[1]));
+	printf("misses %llu\n", (unsigned long long)(cnt[2] - base[2]));
+	printf("bad %llu\n", (unsigned long long)(cnt[3] - base[3]));
+	printf("lost %llu\n", (unsigned long long)lost);
+	printf("seconds %.3f\n", t);
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ufd >= 0)
+		close(ufd);
+	if (skel) {
+		/* Put back what was attached before (e.g. xdp-pass). */
+		int old_fd = old_prog ? bpf_prog_get_fd_by_id(old_prog) : -1;
+
+		if (old_fd >= 0) {
+			bpf_xdp_attach(ifindex, old_fd, XDP_FLAGS_DRV_MODE,
+				       NULL);
+			close(old_fd);
+		} else {
+			bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+		}
+		mc_sink_bpf__destroy(skel);
+	}
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static char reqbuf[MAX_BATCH][REQ_MAX + 2048];
@@ -200,7 +480,7 @@ int main(int argc, char **argv)
 	unsigned int i, s, rr = 0, passes = 0;
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "m:d:k:v:z:w:b:c:s:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:d:k:v:z:w:b:c:s:r:x:")) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!strcmp(optarg, "set"))
@@ -234,6 +514,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			cfg.rate = atof(optarg);
+			break;
+		case 'x':
+			cfg.raw_if = optarg;
 			break;
 		default:
 			usage();
@@ -270,6 +553,13 @@ int main(int argc, char **argv)
 		zipf_cdf[cfg.keys - 1] = 1.0;
 	}
 	rng ^= (uint64_t)getpid() << 17 ^ (uint64_t)time(NULL);
+	if (cfg.raw_if) {
+		if (cfg.set_mode) {
+			fprintf(stderr, "mc-load: -x is for -m get only\n");
+			return 64;
+		}
+		return run_raw(argv[optind], argv[optind + 1]);
+	}
 
 	err = getaddrinfo(argv[optind], argv[optind + 1], &hints, &ai);
 	if (err) {
