@@ -1,0 +1,223 @@
+#!/usr/bin/env bats
+# bmc-attach's command line: attach, status, detach, replace, errors, the
+# veth-peer warning, XDP mode fallback, namespaces. No memcached needed.
+
+load helpers
+
+setup_file() {
+	fp_mounts
+	export NS_S=$(fp_name bas) NS_C=$(fp_name bac)
+	export IF_S=$(fp_name bs) IF_C=$(fp_name bc)
+	export VA=$(fp_name va) VB=$(fp_name vb) DUM=$(fp_name dm)
+	export NS_X=$(fp_name bax) NS_Y=$(fp_name bay) SAME=$(fp_name same)
+	fp_veth_pair "$NS_S" "$NS_C" "$IF_S" "$IF_C" 10.78.0.1 10.78.0.2
+	ip link add "$VA" type veth peer name "$VB"
+	ip link set "$VA" up
+	ip link set "$VB" up
+	ip link add "$DUM" type bridge
+	ip link set "$DUM" up
+	ip netns add "$NS_X"
+	ip netns add "$NS_Y"
+	ip link add "$SAME" netns "$NS_X" type veth peer name "$SAME" netns "$NS_Y"
+}
+
+teardown_file() {
+	bmc-attach --detach "$IF_S" --netns "$NS_S" >/dev/null 2>&1 || true
+	bmc-attach --detach "$SAME" --netns "$NS_X" >/dev/null 2>&1 || true
+	bmc-attach --detach "$VA" >/dev/null 2>&1 || true
+	bmc-attach --detach "$DUM" >/dev/null 2>&1 || true
+	for i in "$IF_S" "$VA" "$DUM" "$SAME"; do
+		rm -rf "/sys/fs/bpf/bmc/$i"
+	done
+	rmdir /sys/fs/bpf/bmc 2>/dev/null || true
+	ip link del "$VA" 2>/dev/null || true
+	ip link del "$DUM" 2>/dev/null || true
+	fp_netns_del "$NS_S" "$NS_C" "$NS_X" "$NS_Y"
+}
+
+pins() { echo "/sys/fs/bpf/bmc/$1"; }
+
+@test "usage errors exit 64" {
+	run bmc-attach
+	assert_failure 64
+	assert_output --partial "no interface given"
+	run bmc-attach --status "$IF_S"
+	assert_failure 64
+	run bmc-attach "$IF_S" --mode turbo
+	assert_failure 64
+	assert_output --partial "invalid mode"
+	run bmc-attach "$IF_S" -p 0
+	assert_failure 64
+	run bmc-attach "$IF_S" --cache-size 12Q
+	assert_failure 64
+	run bmc-attach "$IF_S" --max-age -3
+	assert_failure 64
+	run bmc-attach --detach --status
+	assert_failure 64
+}
+
+@test "unknown interface and namespace fail clearly" {
+	run bmc-attach nosuchif0
+	assert_failure 1
+	assert_output --partial "no interface named nosuchif0"
+	run bmc-attach "$IF_S" --netns nosuchns-$$
+	assert_failure 1
+	assert_output --partial "no network namespace named"
+}
+
+@test "attach pins stats/config/links, 0700, XDP and TC egress in place" {
+	run bmc-attach "$IF_S" --netns "$NS_S" --cache-size 8M -p 11311
+	assert_success
+	assert_output --partial "BMC attached to $IF_S (native XDP, port 11311"
+	for p in stats config xdp_link tc_prog restart_link; do
+		[ -e "$(pins "$IF_S")/$p" ]
+	done
+	[ "$(stat -c %a "$(pins "$IF_S")")" = 700 ]
+	run ip -n "$NS_S" link show "$IF_S"
+	assert_output --partial "xdp"
+	run tc -n "$NS_S" filter show dev "$IF_S" egress
+	assert_output --partial "bmc_tx"
+}
+
+@test "status lists it, in text and JSON" {
+	run bmc-attach --status
+	assert_success
+	assert_output --partial "IFACE"
+	assert_output --regexp "$IF_S +native +11311 +8.0MiB"
+	run bmc-attach --status -j
+	assert_success
+	line=$(echo "$output" | grep "\"iface\":\"$IF_S\"")
+	[ "$(echo "$line" | jq -r .port)" = 11311 ]
+	[ "$(echo "$line" | jq -r .mode)" = native ]
+	[ "$(echo "$line" | jq -r .state)" = attached ]
+	[ "$(echo "$line" | jq -r .cache_entries)" -gt 0 ]
+}
+
+@test "attaching twice fails unless --replace" {
+	run bmc-attach "$IF_S" --netns "$NS_S"
+	assert_failure 1
+	assert_output --partial "already attached to $IF_S"
+	assert_output --partial "--replace"
+	run bmc-attach "$IF_S" --netns "$NS_S" --replace --cache-size 4M
+	assert_success
+	run bmc-attach --status -j
+	[ "$(echo "$output" | grep "\"iface\":\"$IF_S\"" | jq -r .cache_size)" = 4194304 ]
+	run tc -n "$NS_S" filter show dev "$IF_S" egress
+	[ "$(echo "$output" | grep -c bmc_tx)" = 1 ]
+}
+
+@test "detach leaves no XDP program, no TC filter, no pin" {
+	local xid tid
+	xid=$(ip -n "$NS_S" -j -d link show "$IF_S" | jq -r '.[0].xdp.prog.id')
+	tid=$(tc -n "$NS_S" -j filter show dev "$IF_S" egress |
+		jq -r '[.[] | select(.options.prog.name? == "bmc_tx")][0].options.prog.id')
+	[ -n "$xid" ] && [ "$xid" != null ]
+	[ -n "$tid" ] && [ "$tid" != null ]
+	run bmc-attach --detach "$IF_S" --netns "$NS_S"
+	assert_success
+	assert_output --partial "detached from $IF_S"
+	[ ! -e "$(pins "$IF_S")" ]
+	run ip -n "$NS_S" link show "$IF_S"
+	refute_output --partial "xdp"
+	run tc -n "$NS_S" filter show dev "$IF_S" egress
+	refute_output --partial "bmc"
+	# the programs are gone from the kernel, not just unlinked
+	sleep 0.2
+	run bpftool prog show id "$xid"
+	assert_failure
+	run bpftool prog show id "$tid"
+	assert_failure
+}
+
+@test "detach when nothing is attached says so" {
+	run bmc-attach --detach "$IF_S" --netns "$NS_S"
+	assert_failure 1
+	assert_output --partial "not attached to $IF_S"
+}
+
+@test "veth whose peer has no XDP program: warning" {
+	run bmc-attach "$VA"
+	assert_success
+	assert_output --partial "peer $VB has no XDP program"
+	bmc-attach --detach "$VA"
+	[ -x "$FP_BUILD/xdp-pass" ] || skip "xdp-pass not built"
+	"$FP_BUILD/xdp-pass" "$VB"
+	run bmc-attach "$VA"
+	assert_success
+	refute_output --partial "no XDP program"
+	bmc-attach --detach "$VA"
+	"$FP_BUILD/xdp-pass" -d "$VB"
+}
+
+@test "another XDP program on the interface: clear failure, nothing left" {
+	[ -x "$FP_BUILD/xdp-pass" ] || skip "xdp-pass not built"
+	"$FP_BUILD/xdp-pass" "$VA"
+	run bmc-attach "$VA"
+	assert_failure 1
+	assert_output --partial "another XDP program is already attached"
+	[ ! -e "$(pins "$VA")" ]
+	run tc filter show dev "$VA" egress
+	refute_output --partial "bmc"
+	"$FP_BUILD/xdp-pass" -d "$VA"
+}
+
+@test "native mode falls back to generic only under --mode auto" {
+	run bmc-attach "$DUM" --mode native
+	if [ "$status" -eq 0 ]; then
+		bmc-attach --detach "$DUM"
+		skip "bridges do native XDP on this kernel"
+	fi
+	assert_failure 1
+	assert_output --partial "native mode"
+	[ ! -e "$(pins "$DUM")" ]
+	run bmc-attach "$DUM"
+	assert_success
+	assert_output --partial "using generic mode"
+	run bmc-attach --status -j
+	[ "$(echo "$output" | grep "\"iface\":\"$DUM\"" | jq -r .mode)" = generic ]
+	run bmc-attach --detach "$DUM"
+	assert_success
+	run ip link show "$DUM"
+	refute_output --partial "xdp"
+}
+
+@test "--mode generic is honoured" {
+	run bmc-attach "$DUM" --mode generic
+	assert_success
+	assert_output --partial "generic XDP"
+	run ip link show "$DUM"
+	assert_output --partial "xdpgeneric"
+	bmc-attach --detach "$DUM"
+}
+
+@test "same interface name in two namespaces: the second is refused" {
+	run bmc-attach "$SAME" --netns "$NS_X"
+	assert_success
+	run bmc-attach "$SAME" --netns "$NS_Y"
+	assert_failure 1
+	assert_output --partial "another network namespace"
+	run bmc-attach "$SAME" --netns "$NS_Y" --replace
+	assert_failure 1
+	run bmc-attach --detach "$SAME" --netns "$NS_Y"
+	assert_failure 1
+	assert_output --partial "--netns"
+	run bmc-attach --detach "$SAME" --netns "$NS_X" -j
+	assert_success
+	[ "$(echo "$output" | jq -r .detached)" = "$SAME" ]
+	run ip -n "$NS_X" link show "$SAME"
+	refute_output --partial "xdp"
+}
+
+@test "pins left by a deleted namespace: status says stale, detach cleans" {
+	local ns=$(fp_name baz) ifn=$(fp_name gone)
+	ip netns add "$ns"
+	ip link add "$ifn" netns "$ns" type bridge
+	bmc-attach "$ifn" --netns "$ns" --mode generic
+	ip netns del "$ns"
+	run bmc-attach --status -j
+	[ "$(echo "$output" | grep "\"iface\":\"$ifn\"" | jq -r .state)" = stale ]
+	run bmc-attach --detach "$ifn"
+	assert_success
+	assert_output --partial "namespace is gone"
+	[ ! -e "$(pins "$ifn")" ]
+}
