@@ -209,16 +209,13 @@ static const char top_doc[] =
 	"'syrup-steer COMMAND --help' lists each command's options."
 	"\v"
 	"EXAMPLES:\n"
-	"    syrup-steer attach --port 9000 --policy rr    # round robin over "
-	"the sockets\n"
+	"    syrup-steer attach --port 9000 --policy rr  # round robin, sockets\n"
 	"    syrup-steer attach -p 9000 -P sita --param class=SCAN\n"
-	"                                       # SCAN requests get their own "
-	"socket\n"
-	"    syrup-steer attach -p 9000 -P ./policy.c     # your schedule()\n"
-	"    syrup-steer stats -p 9000 -i 1    # per-executor counts every "
-	"second\n"
-	"    syrup-steer set -p 9000 threshold=512   # change a parameter "
-	"live\n"
+	"                                  # SCAN requests get their own socket\n"
+	"    syrup-steer attach -p 9000 -P ./policy.c    # your schedule()\n"
+	"    syrup-steer status                # ports, policies, executors\n"
+	"    syrup-steer stats -p 9000 -i 1    # per-executor counts each second\n"
+	"    syrup-steer set -p 9000 threshold=512       # a parameter, live\n"
 	"    syrup-steer detach -p 9000        # the kernel's hashing is back\n";
 
 static const char attach_doc[] =
