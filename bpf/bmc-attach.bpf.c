@@ -1452,15 +1452,35 @@ int bmc_rx(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	struct pkt pk = {};
 	__u32 saddr[4] = {};
-	int ret = XDP_PASS;
+	int ret = XDP_PASS, vlan = 0, unicast;
+	__be16 h_proto;
 
 	if ((void *)(eth + 1) > data_end)
 		goto pass;
 	pk.data = data;
 	pk.data_end = data_end;
 	pk.l3 = sizeof(*eth);
-	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = (void *)(eth + 1);
+	h_proto = eth->h_proto;
+	/* VLAN tags: writes inside them count too (no hits: not simple). */
+	for (int k = 0; k < 2; k++) {
+		struct {
+			__be16 tci;
+			__be16 proto;
+		} *vh = data + pk.l3;
+
+		if (h_proto != bpf_htons(0x8100) &&
+		    h_proto != bpf_htons(0x88a8))
+			break;
+		if ((void *)(vh + 1) > data_end)
+			goto pass;
+		h_proto = vh->proto;
+		pk.l3 += 4;
+		vlan = 1;
+	}
+	/* Only unicast requests get answers from the kernel. */
+	unicast = !vlan && !(eth->h_dest[0] & 1);
+	if (h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data + pk.l3;
 		__u32 ihl, tot;
 
 		if ((void *)(ip + 1) > data_end)
@@ -1477,9 +1497,11 @@ int bmc_rx(struct xdp_md *ctx)
 		if (ip->frag_off & bpf_htons(0x1fff))
 			goto pass; /* non-first fragment: no ports here */
 		pk.frag = !!(ip->frag_off & bpf_htons(0x2000));
-		pk.simple = ihl == 20 && !pk.frag;
-	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		pk.simple = ihl == 20 && !pk.frag && unicast &&
+			    (bpf_ntohl(ip->daddr) >> 28) != 0xe &&
+			    ip->daddr != 0xffffffff;
+	} else if (h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data + pk.l3;
 		__u8 nh;
 
 		if ((void *)(ip6 + 1) > data_end)
@@ -1491,7 +1513,7 @@ int bmc_rx(struct xdp_md *ctx)
 			goto pass;
 		__builtin_memcpy(saddr, &ip6->saddr, 16);
 		nh = ip6->nexthdr;
-		pk.simple = 1;
+		pk.simple = unicast && ip6->daddr.in6_u.u6_addr8[0] != 0xff;
 		/* Walk a few extension headers to find TCP or UDP. */
 		for (int k = 0; k < 4; k++) {
 			__u8 eh[2];

@@ -494,6 +494,51 @@ static void test_writes(void)
 	}
 }
 
+/* Insert an 802.1Q tag (VLAN 5) after the MAC addresses. */
+static void add_vlan(struct frame *f)
+{
+	memmove(f->b + 16, f->b + 12, f->len - 12);
+	f->b[12] = 0x81;
+	f->b[13] = 0x00;
+	f->b[14] = 0x00;
+	f->b[15] = 0x05;
+	f->len += 4;
+}
+
+static void test_vlan_and_multicast(void)
+{
+	static struct frame f, out;
+	uint8_t pl[200];
+	struct flow fl = {.sport = 7777, .dport = MC_PORT, .to_server = 1};
+	uint32_t n = mc_udp(pl, 3, "delete wkey\r\n", 13);
+	int r;
+
+	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	build(&f, &fl, pl, n);
+	add_vlan(&f);
+	r = run_xdp(&env, &f, &out, NULL);
+	ok(pass_unchanged(&f, &out, r) && get_hit(0, "wkey") == 0,
+	   "a write inside a VLAN tag invalidates");
+	udp_write_reply(7777);
+
+	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	udp_get(&f, 0, 7778, 1, "get wkey\r\n");
+	add_vlan(&f);
+	r = run_xdp(&env, &f, &out, NULL);
+	ok(pass_unchanged(&f, &out, r),
+	   "a VLAN-tagged get is left to memcached");
+
+	udp_get(&f, 0, 7778, 1, "get wkey\r\n");
+	memset(f.b, 0xff, 6);
+	r = run_xdp(&env, &f, &out, NULL);
+	ok(pass_unchanged(&f, &out, r), "a broadcast get is not answered");
+	udp_get(&f, 1, 7778, 1, "get wkey\r\n");
+	f.b[14 + 24] = 0xff;
+	r = run_xdp(&env, &f, &out, NULL);
+	ok(pass_unchanged(&f, &out, r),
+	   "an IPv6 multicast get is not answered");
+}
+
 static void test_tcp_streams(void)
 {
 	struct tcpconn c;
@@ -889,6 +934,7 @@ int main(int argc, char **argv)
 	test_passes();
 	test_writes();
 	test_tcp_streams();
+	test_vlan_and_multicast();
 	test_consistency();
 	test_expiry_and_keys();
 	fuzz(iterations);
