@@ -136,6 +136,26 @@ EOF
 	done
 }
 
+@test "--cache-layers serves the top of the tree from memory, same answers" {
+	local l c e
+	for l in 2 3 4; do
+		for c in 1 $((l - 1)); do
+			for e in $(engines); do
+				run xrp-lookup get --cache-layers "$c" --engine "$e" "$(cat "$XRP_DIR/loop$l")" $(keys_for "$l")
+				[ "$output" = "$(expected_for "$l")" ] || fail "-c $c -e $e on $l layers: $output"
+			done
+		done
+	done
+	run xrp-lookup range --cache-layers 2 --sum "$XRP_DIR/db3" 0 29790
+	[ "$output" = "count 29791 sum $((29790 * 29791 / 2))" ]
+	run xrp-lookup bench --cache-layers 2 --engine uring --requests 500 -j "$(cat "$XRP_DIR/loop4")"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.reads_per_lookup == 3 and .cached_reads_per_lookup == 2 and .cache_layers == 2'
+	run xrp-lookup get --cache-layers 2 "$XRP_DIR/db2" 1
+	[ "$status" -eq 1 ]
+	[ "$output" = "xrp-lookup: --cache-layers 2: $XRP_DIR/db2 has only 2 layers (the leaves are never cached)" ]
+}
+
 @test "get exits 0 when every key is found, and speaks JSON" {
 	run xrp-lookup get "$XRP_DIR/db3" 29790 7
 	[ "$status" -eq 0 ]
@@ -364,7 +384,8 @@ EOF
 		"bench --threads x $XRP_DIR/db1" "get --layers 2 $XRP_DIR/db1 1" \
 		"bench --sqpoll --engine pread $XRP_DIR/db1" "verify" \
 		"range $XRP_DIR/db1 1 2 3" "get --threads 2 $XRP_DIR/db1 1" \
-		"verify --engine uring bpfkv-get" "create --layers 2 --function x.c y"; do
+		"verify --engine uring bpfkv-get" "create --layers 2 --function x.c y" \
+		"get --cache-layers 9 $XRP_DIR/db1 1" "create --layers 2 --cache-layers 1 y"; do
 		run xrp-lookup $args
 		[ "$status" -eq 64 ] || fail "'xrp-lookup $args' exited $status: $output"
 	done

@@ -76,10 +76,11 @@ static struct {
 	uint64_t inflight;
 	uint64_t max_depth;
 	uint64_t seed;
+	uint64_t cache_layers;
 	enum engine engine;
 	bool engine_given;
 	bool requests_given, threads_given, seed_given, depth_given;
-	bool inflight_given;
+	bool inflight_given, cache_given;
 	bool sum;
 	bool sqpoll;
 } env = {
@@ -130,6 +131,10 @@ static const struct argp_option options[] = {
 	{"function", 'f', "FUNC", 0,
 	 "Storage function: bpfkv-get, bpfkv-range or FILE.c", 2},
 	{"max-depth", 'd', "N", 0, "Fail a lookup after N reads (default 64)",
+	 2},
+	{"cache-layers", 'c', "N", 0,
+	 "Serve the top N layers from memory, as BPF-KV's cache does "
+	 "(default 0)",
 	 2},
 	{"sum", 's', NULL, 0, "range: print only the count and the sum", 3},
 	{"requests", 'r', "N", 0, "bench: lookups to run (default 100000)", 4},
@@ -196,6 +201,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'd':
 		parse_u64_opt(state, "max depth", arg, 1, 4096, &env.max_depth);
 		env.depth_given = true;
+		break;
+	case 'c':
+		parse_u64_opt(state, "layer count", arg, 0, MAX_LAYERS,
+			      &env.cache_layers);
+		env.cache_given = true;
 		break;
 	case 's':
 		env.sum = true;
@@ -280,11 +290,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				   "go with bench");
 		if ((env.cmd == CMD_CREATE || env.cmd == CMD_VERIFY) &&
 		    (env.engine_given || env.function || env.depth_given ||
-		     env.inflight_given || env.sqpoll))
+		     env.inflight_given || env.sqpoll || env.cache_given))
 			argp_error(state,
 				   "--engine, --function, --max-depth, "
-				   "--inflight and --sqpoll do not go "
-				   "with %s",
+				   "--inflight, --sqpoll and --cache-layers "
+				   "do not go with %s",
 				   env.cmd == CMD_CREATE ? "create" : "verify");
 		break;
 	default:
@@ -304,6 +314,8 @@ struct db {
 	uint64_t keys;
 	unsigned int layers;
 	bool blockdev;
+	unsigned char *cache; /* the top --cache-layers layers */
+	uint64_t cache_bytes;
 };
 
 static uint64_t ipow31(unsigned int n)
@@ -489,10 +501,34 @@ static int db_open(struct db *db, const char *path)
 			 (unsigned long long)db->size);
 		goto fail;
 	}
+	if (env.cache_layers) {
+		if (env.cache_layers >= d) {
+			fp_error("--cache-layers %llu: %s has only %u layers "
+				 "(the leaves are never cached)",
+				 (unsigned long long)env.cache_layers, path, d);
+			goto fail;
+		}
+		db->cache_bytes =
+			nodes_for(env.cache_layers) * BPFKV_BLOCK_SIZE;
+		if (posix_memalign((void **)&db->cache, 4096,
+				   db->cache_bytes)) {
+			db->cache = NULL;
+			fp_error("out of memory");
+			goto fail;
+		}
+		err = read_exact(db->fd, db->cache, db->cache_bytes, 0);
+		if (err) {
+			fp_error("cannot read the top of %s: %s", path,
+				 strerror(-err));
+			goto fail;
+		}
+	}
 	free(node);
 	return 0;
 fail:
 	free(node);
+	free(db->cache);
+	db->cache = NULL;
 	close(db->fd);
 	db->fd = -1;
 	return 1;
@@ -913,6 +949,24 @@ static enum step xrp_step(const struct db *db, xrp_fn fn, struct bpf_xrp *ctx,
 	return STEP_READ;
 }
 
+/*
+ * Reads inside the cached top of the tree are served from memory, and the
+ * function runs again at once; `cached` counts them.
+ */
+static enum step serve_cached(const struct db *db, xrp_fn fn,
+			      struct bpf_xrp *ctx, unsigned int max_depth,
+			      enum step st, char *err, size_t errlen,
+			      uint64_t *cached)
+{
+	while (st == STEP_READ && db->cache_bytes &&
+	       ctx->next_addr[0] + ctx->size[0] <= db->cache_bytes) {
+		memcpy(ctx->data, db->cache + ctx->next_addr[0], ctx->size[0]);
+		(*cached)++;
+		st = xrp_step(db, fn, ctx, max_depth, err, errlen);
+	}
+	return st;
+}
+
 /* ---- engines ---------------------------------------------------------- */
 
 struct result {
@@ -936,7 +990,7 @@ struct run {
 	pthread_barrier_t ready, start;
 	/* totals, from the threads */
 	struct fp_hist hist;
-	uint64_t found, missing, errors, wrong, reads, own_syscalls;
+	uint64_t found, missing, errors, wrong, reads, own_syscalls, cached;
 	char first_error[320];
 };
 
@@ -945,7 +999,7 @@ struct worker {
 	size_t first, end; /* keys[first..end) */
 	size_t next;
 	struct fp_hist hist;
-	uint64_t found, missing, errors, wrong, reads, own_syscalls;
+	uint64_t found, missing, errors, wrong, reads, own_syscalls, cached;
 	char first_error[320];
 	pthread_t tid;
 	int setup_err;
@@ -1026,7 +1080,9 @@ static void *pread_worker(void *arg)
 		enum step st;
 
 		lookup_start(ctx, run->keys[i]);
-		for (;;) {
+		st = serve_cached(run->db, run->fn, ctx, run->max_depth,
+				  STEP_READ, err, sizeof(err), &w->cached);
+		while (st == STEP_READ) {
 			ssize_t n = pread(run->db->fd, ctx->data, ctx->size[0],
 					  ctx->next_addr[0]);
 
@@ -1044,8 +1100,8 @@ static void *pread_worker(void *arg)
 			}
 			st = xrp_step(run->db, run->fn, ctx, run->max_depth,
 				      err, sizeof(err));
-			if (st != STEP_READ)
-				break;
+			st = serve_cached(run->db, run->fn, ctx, run->max_depth,
+					  st, err, sizeof(err), &w->cached);
 		}
 		lookup_finish(w, i, ctx, st, err, fp_mono_ns() - t0);
 	}
@@ -1129,17 +1185,28 @@ static void uring_queue(struct worker *w, unsigned int slot)
 static bool uring_start_next(struct worker *w, unsigned int slot)
 {
 	struct slot *s = &w->slots[slot];
+	struct bpf_xrp *ctx = ctx_at(w->ctxs, slot);
+	struct run *run = w->run;
+	char err[256];
+	enum step st;
 
-	if (w->next >= w->end) {
-		s->busy = false;
-		return false;
+	/* A lookup may end without I/O (the top of the tree is cached). */
+	while (w->next < w->end) {
+		s->idx = w->next++;
+		s->busy = true;
+		s->start_ns = fp_mono_ns();
+		lookup_start(ctx, run->keys[s->idx]);
+		st = serve_cached(run->db, run->fn, ctx, run->max_depth,
+				  STEP_READ, err, sizeof(err), &w->cached);
+		if (st == STEP_READ) {
+			uring_queue(w, slot);
+			return true;
+		}
+		lookup_finish(w, s->idx, ctx, st, err,
+			      fp_mono_ns() - s->start_ns);
 	}
-	s->idx = w->next++;
-	s->busy = true;
-	s->start_ns = fp_mono_ns();
-	lookup_start(ctx_at(w->ctxs, slot), w->run->keys[s->idx]);
-	uring_queue(w, slot);
-	return true;
+	s->busy = false;
+	return false;
 }
 
 /*
@@ -1232,6 +1299,9 @@ static void *uring_worker(void *arg)
 			} else {
 				st = xrp_step(run->db, run->fn, ctx,
 					      run->max_depth, err, sizeof(err));
+				st = serve_cached(run->db, run->fn, ctx,
+						  run->max_depth, st, err,
+						  sizeof(err), &w->cached);
 			}
 			if (st == STEP_READ) {
 				uring_queue(w, slot);
@@ -1342,6 +1412,7 @@ static int run_lookups(struct run *run, struct meter *m)
 			run->wrong += w->wrong;
 			run->reads += w->reads;
 			run->own_syscalls += w->own_syscalls;
+			run->cached += w->cached;
 			if (!run->first_error[0] && w->first_error[0])
 				snprintf(run->first_error,
 					 sizeof(run->first_error), "%s",
@@ -1599,8 +1670,11 @@ static int cmd_range(void)
 	ctx->size[0] = BPFKV_BLOCK_SIZE;
 	fp_json_init(&j, stdout);
 	for (;;) {
-		enum step st = STEP_READ;
+		uint64_t cached = 0;
+		enum step st;
 
+		st = serve_cached(&db, f.fn, ctx, env.max_depth, STEP_READ, err,
+				  sizeof(err), &cached);
 		while (st == STEP_READ) {
 			if (chain_read(eng, &ring, db.fd, ctx, err,
 				       sizeof(err))) {
@@ -1609,6 +1683,8 @@ static int cmd_range(void)
 			}
 			st = xrp_step(&db, f.fn, ctx, env.max_depth, err,
 				      sizeof(err));
+			st = serve_cached(&db, f.fn, ctx, env.max_depth, st,
+					  err, sizeof(err), &cached);
 		}
 		if (st == STEP_DONE && r->error) {
 			snprintf(err, sizeof(err),
@@ -1767,6 +1843,7 @@ static int cmd_bench(void)
 	sys_us = tv_us(&m.r0.ru_stime, &m.r1.ru_stime);
 	cpu_us = (user_us + sys_us) / n;
 	sysc = (double)(m.skel ? m.sys1 - m.sys0 : run.own_syscalls) / n;
+	run.reads -= run.cached; /* reads from the device only */
 	if (fp_opts.json) {
 		struct fp_json j;
 
@@ -1796,6 +1873,9 @@ static int cmd_bench(void)
 				  m.skel ? "kernel" : "tool");
 		fp_json_kv_double(&j, "reads_per_lookup", (double)run.reads / n,
 				  3);
+		fp_json_kv_u64(&j, "cache_layers", env.cache_layers);
+		fp_json_kv_double(&j, "cached_reads_per_lookup",
+				  (double)run.cached / n, 3);
 		fp_json_object_end(&j);
 		fp_json_newline(&j);
 	} else {
@@ -1809,10 +1889,15 @@ static int cmd_bench(void)
 		printf(", %u thread%s, function %s\n", run.threads,
 		       run.threads == 1 ? "" : "s", f.name);
 		printf("database %s: %u layers, %s keys, %.2f reads per "
-		       "lookup\n",
+		       "lookup",
 		       env.file, db.layers,
 		       fp_human_count(hb, sizeof(hb), db.keys),
 		       (double)run.reads / n);
+		if (env.cache_layers)
+			printf(" (+%.2f from the top %llu cached layers)",
+			       (double)run.cached / n,
+			       (unsigned long long)env.cache_layers);
+		printf("\n");
 		printf("lookups        %llu in %.3f s\n", (unsigned long long)n,
 		       secs);
 		printf("lookups/s      %.0f\n", n / secs);
