@@ -68,11 +68,6 @@ static struct env {
 
 const char argp_program_doc[] =
 	"Attach BMC, an in-kernel cache for memcached, to an interface.\n"
-	"\n"
-	"  bmc-attach IFACE [-p PORT] [--cache-size SIZE] [--mode MODE] "
-	"[--max-age SECS] [--netns NAME] [--replace]\n"
-	"  bmc-attach --detach IFACE [--netns NAME]\n"
-	"  bmc-attach --status [-j]\n"
 	"\v"
 	"EXAMPLES:\n"
 	"    bmc-attach eth0                    # cache for memcached on "
@@ -102,6 +97,7 @@ static const struct argp_option options[] = {
 	 "Replace BMC already attached to IFACE", 0},
 	{"detach", OPT_DETACH, NULL, 0, "Detach BMC from IFACE", 0},
 	{"status", OPT_STATUS, NULL, 0, "List where BMC is attached", 0},
+	{"json", 'j', NULL, 0, "JSON Lines output (one object per line)", 0},
 	{},
 };
 
@@ -140,6 +136,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NETNS:
 		env.netns = arg;
+		break;
+	case 'j':
+		fp_opts.json = true;
 		break;
 	case OPT_REPLACE:
 		env.replace = true;
@@ -660,13 +659,13 @@ static int do_status(void)
 int main(int argc, char **argv)
 {
 	static const struct argp_child children[] = {
-		{&fp_output_argp, 0, NULL, 0},
+		{&fp_verbose_argp, 0, NULL, 0},
 		{},
 	};
 	static const struct argp argp = {
 		.options = options,
 		.parser = parse_arg,
-		.args_doc = "[IFACE]",
+		.args_doc = "IFACE\n--detach IFACE\n--status",
 		.doc = argp_program_doc,
 		.children = children,
 	};
