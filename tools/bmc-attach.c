@@ -277,6 +277,7 @@ static int remove_attachment(const char *dir, const struct bmc_config *cfg,
 			     bool same_ns)
 {
 	unsigned int ours = pinned_prog_id(dir, "tc_prog"), id = 0;
+	char path[512];
 	int err;
 
 	if (same_ns && cfg && cfg->ifindex && ours &&
@@ -290,6 +291,18 @@ static int remove_attachment(const char *dir, const struct bmc_config *cfg,
 					"%s",
 					fp_strerror(err));
 		fp_tc_hook_destroy_if_empty(cfg->ifindex);
+	}
+	/*
+	 * Detach the XDP link now: dropping its last pin frees it only
+	 * later (RCU), and a --replace right after must find XDP gone.
+	 */
+	if (fp_pin_path(path, sizeof(path), dir, "xdp_link") == 0) {
+		int fd = bpf_obj_get(path);
+
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
 	}
 	err = fp_pin_dir_remove(dir, FP_BPFFS);
 	if (err && err != -ENOENT)
