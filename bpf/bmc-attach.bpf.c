@@ -1764,14 +1764,18 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 }
 
 /*
- * Validates the reply datagram completely (VALUE blocks then END, nothing
- * else) and collects the values; fills only if the whole reply is good.
+ * Validates the reply datagram completely (whole VALUE blocks, then END or
+ * the end of the datagram, nothing else) and collects the values; fills
+ * only if the whole datagram is good.
  */
 static __always_inline int reply_value(struct tc_scratch *sc, __u32 *ppos,
 				       __u32 len, __u32 *ks, __u32 *kl,
 				       __u32 *bs, __u32 *blen)
 {
 	__u32 pos = *ppos, end = pos, lend, p, ts, tl, fs, fl, ns, nl, n, x;
+
+	if (pos == len)
+		return 3; /* memcached 1.6: one datagram per value, END last */
 	end = bmc_eol(&sc->buf, pos, len);
 	if (end == EOL_PARTIAL || end == EOL_LONG || end == pos ||
 	    sc->buf.b[(end - 1) & REQ_MASK] != '\r')
@@ -1834,7 +1838,7 @@ static __always_inline void handle_reply(struct __sk_buff *skb, __u32 poff,
 
 		if (r < 0)
 			return;
-		if (r == 1) {
+		if (r == 1 || r == 3) {
 			ok = 1;
 			break;
 		}
@@ -1920,8 +1924,22 @@ int bmc_tx(struct __sk_buff *skb)
 		if (!snap)
 			return TC_ACT_OK_;
 		s = *snap;
-		bpf_map_delete_elem(&reqs, &rk);
 		handle_reply(skb, l4 + 8, plen, s);
+		/*
+		 * memcached 1.6 sends one datagram per value (each "0 of 1"),
+		 * END in the last: the snapshot serves them all, then goes.
+		 */
+		{
+			__u8 tail[5];
+
+			if (plen >= 5 &&
+			    !bpf_skb_load_bytes(skb, l4 + 8 + plen - 5, tail,
+						5) &&
+			    tail[0] == 'E' && tail[1] == 'N' &&
+			    tail[2] == 'D' && tail[3] == '\r' &&
+			    tail[4] == '\n')
+				bpf_map_delete_elem(&reqs, &rk);
+		}
 	} else if (proto == IPPROTO_TCP_) {
 		struct tcphdr th;
 

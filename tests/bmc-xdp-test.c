@@ -330,6 +330,44 @@ static void test_hits(void)
 	ok(set_and_fill(1, "beta", "42", "a\r\nb\r\nEND\r\n", 11, "0") == 0 &&
 		   get_hit(0, "beta") == 1,
 	   "value containing \\r\\n and END served by its bytes field");
+	{
+		const char *rep =
+			"VALUE m1 1 2\r\nv1\r\nVALUE m2 2 3\r\nv22\r\nEND\r\n";
+
+		udp_write("set m1 1 0 2\r\nv1\r\nset m2 2 0 3\r\nv22\r\n");
+		udp_write_reply(last_port);
+		set_model(5, "m1", "1", "v1", 2, 1);
+		set_model(6, "m2", "2", "v22", 3, 1);
+		udp_get(&f, 0, 998, 0xabc, "get m1 m2\r\n");
+		run_xdp(&env, &f, &out, NULL);
+		udp_reply(&f, 0, 998, 0xabc, rep, (uint32_t)strlen(rep));
+		run_tc(&env, &f);
+		ok(get_hit(0, "m1") == 1 && get_hit(1, "m2") == 1,
+		   "a multi-key reply fills every key");
+
+		/* memcached 1.6: one "0 of 1" datagram per value, END last */
+		udp_write("set m1 1 0 2\r\nw1\r\nset m2 2 0 3\r\nw22\r\n");
+		udp_write_reply(last_port);
+		set_model(5, "m1", "1", "w1", 2, 1);
+		set_model(6, "m2", "2", "w22", 3, 1);
+		udp_get(&f, 0, 997, 0xabd, "get m1 m2\r\n");
+		run_xdp(&env, &f, &out, NULL);
+		udp_reply(&f, 0, 997, 0xabd, "VALUE m1 1 2\r\nw1\r\n", 18);
+		run_tc(&env, &f);
+		udp_reply(&f, 0, 997, 0xabd, "VALUE m2 2 3\r\nw22\r\nEND\r\n",
+			  24);
+		run_tc(&env, &f);
+		ok(get_hit(0, "m1") == 1 && get_hit(1, "m2") == 1,
+		   "one datagram per value (memcached 1.6) fills every key");
+		udp_write("delete m1\r\n");
+		udp_write_reply(last_port);
+		udp_reply(&f, 0, 997, 0xabd, "VALUE m1 1 2\r\nw1\r\nEND\r\n",
+			  23);
+		run_tc(&env, &f);
+		model[5].cached = 0;
+		ok(get_hit(0, "m1") == 0,
+		   "after END the request's snapshot is gone");
+	}
 	udp_get(&f, 0, 999, 0xbeef, "get alpha beta\r\n");
 	r = run_xdp(&env, &f, &out, NULL);
 	ok(r == XDP_TX_ && !check_reply(&f, &out),
