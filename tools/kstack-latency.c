@@ -219,9 +219,17 @@ static double avg_us(const struct layer_stats *ls)
 	return ls->count ? (double)ls->sum_ns / ls->count / 1000.0 : 0;
 }
 
+/* Interpolating inside a bucket can overshoot the largest sample. */
 static double pct_us(const struct layer_stats *ls, double pct)
 {
-	return ls->count ? fp_hist_percentile(&ls->hist, pct) / 1000.0 : 0;
+	double v;
+
+	if (!ls->count)
+		return 0;
+	v = fp_hist_percentile(&ls->hist, pct);
+	if (v > (double)ls->max_ns)
+		v = (double)ls->max_ns;
+	return v / 1000.0;
 }
 
 static double kernel_share(const struct report_ctx *ctx)
