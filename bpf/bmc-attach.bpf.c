@@ -114,6 +114,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct bmc_conn_key);
 	__type(value, struct bmc_conn);
 } conns SEC(".maps");
@@ -138,6 +139,7 @@ struct textbuf {
 
 struct xdp_scratch {
 	struct textbuf req;
+	__u8 fresh[sizeof(struct bmc_conn)]; /* zeroes for new connections */
 	__u32 pos, len; /* parse_stream's cursor, opaque to the verifier */
 	__u32 op;
 	struct slot slots[BMC_MAX_KEYS];
@@ -416,6 +418,19 @@ struct conn_ref {
 	int valid;
 };
 
+/* A zeroed connection record (too big for the BPF stack). */
+static __always_inline struct bmc_conn *conn_create(struct bmc_conn_key *k)
+{
+	__u32 zero = 0;
+	struct xdp_scratch *sc = bpf_map_lookup_elem(&xdp_scratch, &zero);
+
+	if (!sc)
+		return NULL;
+	__builtin_memset(sc->fresh, 0, sizeof(sc->fresh));
+	bpf_map_update_elem(&conns, k, sc->fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&conns, k);
+}
+
 /*
  * Remember a write in flight on the client's connection: either bucket b,
  * or (b == ~0) a global pending unit. Returns 0 when it is remembered.
@@ -430,11 +445,8 @@ static __always_inline int pend_add(struct conn_ref *cr, __u32 b)
 		return -1;
 	c = bpf_map_lookup_elem(&conns, &cr->key);
 	if (!c) {
-		struct bmc_conn fresh = {};
-
 		/* UDP clients, or TCP connections we never saw open. */
-		bpf_map_update_elem(&conns, &cr->key, &fresh, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&conns, &cr->key);
+		c = conn_create(&cr->key);
 		if (!c)
 			return -1;
 	}
@@ -627,10 +639,11 @@ static __always_inline int parse_num(struct textbuf *tb, __u32 off, __u32 len,
 }
 
 enum parse_status {
-	P_OK,	/* ended exactly at a command boundary */
-	P_SKIP, /* ended inside a value: ctx.skip bytes remain */
-	P_LINE, /* ended inside a data-less command line */
-	P_BAD,	/* cannot tell: caller flushes and loses sync */
+	P_OK,	    /* ended exactly at a command boundary */
+	P_SKIP,	    /* ended inside a value: ctx.skip bytes remain */
+	P_LINE,	    /* ended inside a command line starting at sc->pos */
+	P_BAD,	    /* cannot tell: caller flushes and loses sync */
+	P_SKIPLINE, /* ended inside a long get line */
 };
 
 struct parse_ctx {
@@ -680,7 +693,7 @@ static long parse_one(__u32 i, struct parse_ctx *pc)
 		__u32 body;
 
 		if (pos + 24 > len) {
-			pc->status = P_BAD;
+			pc->status = P_LINE; /* a cut header: kept for later */
 			return 1;
 		}
 		op = buf[(pos + 1) & REQ_MASK];
@@ -709,25 +722,36 @@ static long parse_one(__u32 i, struct parse_ctx *pc)
 	end = bmc_eol(tb, pos, len);
 	if (end != EOL_PARTIAL && end != EOL_LONG)
 		found = 1;
+	if (end == EOL_PARTIAL) {
+		/* Cut by the end of the data: the caller keeps [pos, len). */
+		pc->status = P_LINE;
+		return 1;
+	}
 	if (!found) {
-		if (end == EOL_LONG) {
+		__u32 q = pos + LINE_MAX_;
+
+		/* Longer than any write we know: only a long get is fine. */
+		p = pos;
+		tl = next_tok(tb, &p, len, &ts);
+		cmd = tok8(tb, ts, tl);
+		if (!((tl == 3 && cmd == C8('g', 'e', 't', 0, 0, 0, 0, 0)) ||
+		      (tl == 4 && cmd == C8('g', 'e', 't', 's', 0, 0, 0, 0)))) {
 			pc->status = P_BAD;
 			return 1;
 		}
-		end = len;
-		/* Partial line: only safe to skip if its command has no data.
-		 */
-		p = pos;
-		tl = next_tok(tb, &p, end, &ts);
-		cmd = tok8(tb, ts, tl);
-		/* A cut write may not show its whole key: lose sync. */
-		if (p < end &&
-		    ((tl == 3 && cmd == C8('g', 'e', 't', 0, 0, 0, 0, 0)) ||
-		     (tl == 4 && cmd == C8('g', 'e', 't', 's', 0, 0, 0, 0))))
-			pc->status = P_LINE;
-		else
-			pc->status = P_BAD;
-		return 1;
+#pragma clang loop unroll(disable)
+		for (int k = 0; k < REQ_BUF / LINE_MAX_ + 1; k++) {
+			end = bmc_eol(tb, q, len);
+			if (end != EOL_LONG)
+				break;
+			q += LINE_MAX_;
+		}
+		if (end == EOL_PARTIAL || end == EOL_LONG) {
+			pc->status = P_SKIPLINE;
+			return 1;
+		}
+		sc->pos = end + 1;
+		return 0;
 	}
 	lend = end;
 	if (lend > pos && buf[(lend - 1) & REQ_MASK] == '\r')
@@ -1342,7 +1366,7 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
 	struct bmc_conn *c;
 	struct conn_ref cr = {};
 	struct xdp_scratch *sc;
-	__u32 zero = 0, doff, plen, seq, start = 0, skip = 0;
+	__u32 zero = 0, doff, plen, seq, start = 0, skip = 0, sl, total;
 	int st;
 
 	if (bpf_xdp_load_bytes(ctx, pk->l4, &th, sizeof(th)))
@@ -1360,15 +1384,13 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
 	c = bpf_map_lookup_elem(&conns, &ck);
 	if (th.syn) {
 		if (!c) {
-			struct bmc_conn fresh = {};
-
-			bpf_map_update_elem(&conns, &ck, &fresh, BPF_NOEXIST);
-			c = bpf_map_lookup_elem(&conns, &ck);
+			c = conn_create(&ck);
 		}
 		if (c) {
 			c->state = BMC_CONN_SYNCED;
 			c->next_seq = seq + 1;
 			c->skip = 0;
+			c->stash_len = 0;
 		}
 		if (plen == 0)
 			return XDP_PASS;
@@ -1377,11 +1399,8 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
 	if (plen == 0)
 		return XDP_PASS;
 	if (!c) {
-		struct bmc_conn fresh = {};
-
 		/* A connection from before we attached: position unknown. */
-		bpf_map_update_elem(&conns, &ck, &fresh, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&conns, &ck);
+		c = conn_create(&ck);
 		if (!c) {
 			flush_all();
 			return XDP_PASS;
@@ -1407,35 +1426,68 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
 		start = c->skip;
 	}
 	sc = bpf_map_lookup_elem(&xdp_scratch, &zero);
-	if (!sc || load_payload(ctx, sc, pk->l4 + doff, plen)) {
+	if (!sc)
+		return XDP_PASS;
+	sl = c->stash_len;
+	if (sl > BMC_STASH || (sl && start) || plen > REQ_BUF - 8 - BMC_STASH) {
 		c->state = BMC_CONN_LOST;
 		flush_conservative(&cr);
 		return XDP_PASS;
 	}
-	if (c->state == BMC_CONN_SKIPLINE) {
-		__u32 e = bmc_eol(&sc->req, start, plen);
-
-		if (e == EOL_PARTIAL && plen - start < LINE_MAX_) {
-			c->next_seq = seq + plen; /* still inside the line */
-			return XDP_PASS;
-		}
-		start = e + 1;
-		if (e == EOL_PARTIAL || e == EOL_LONG) {
+	if (sl) {
+		/* A line cut at the end of the last segment: glue it back. */
+		__builtin_memcpy(sc->req.b, c->stash, BMC_STASH);
+		if (bpf_xdp_load_bytes(ctx, pk->l4 + doff, sc->req.b + sl,
+				       plen)) {
 			c->state = BMC_CONN_LOST;
 			flush_conservative(&cr);
 			return XDP_PASS;
 		}
+	} else if (load_payload(ctx, sc, pk->l4 + doff, plen)) {
+		c->state = BMC_CONN_LOST;
+		flush_conservative(&cr);
+		return XDP_PASS;
+	}
+	total = sl + plen;
+	if (c->state == BMC_CONN_SKIPLINE) {
+		__u32 e = EOL_LONG, q = OPAQUE(sc, start);
+
+		total = OPAQUE(sc, total);
+#pragma clang loop unroll(disable)
+		for (int k = 0; k < REQ_BUF / LINE_MAX_ + 1; k++) {
+			e = bmc_eol(&sc->req, q, total);
+			if (e != EOL_LONG)
+				break;
+			q += LINE_MAX_;
+		}
+		if (e == EOL_PARTIAL || e == EOL_LONG) {
+			c->next_seq = seq + plen; /* still inside the line */
+			return XDP_PASS;
+		}
+		start = e + 1;
 		c->state = BMC_CONN_SYNCED;
 	}
-	st = parse_stream(start, plen, &cr, &skip);
+	st = parse_stream(start, total, &cr, &skip);
 	c->next_seq = seq + plen;
 	c->skip = 0;
+	c->stash_len = 0;
 	if (st == P_OK) {
 		c->state = BMC_CONN_SYNCED;
 	} else if (st == P_SKIP) {
 		c->state = BMC_CONN_SYNCED;
 		c->skip = skip;
 	} else if (st == P_LINE) {
+		__u32 ps = *(volatile __u32 *)&sc->pos;
+
+		if (ps < total && total - ps <= BMC_STASH && ps <= REQ_MASK) {
+			__builtin_memcpy(c->stash, &sc->req.b[ps], BMC_STASH);
+			c->stash_len = total - ps;
+			c->state = BMC_CONN_SYNCED;
+		} else {
+			c->state = BMC_CONN_LOST;
+			flush_conservative(&cr);
+		}
+	} else if (st == P_SKIPLINE) {
 		c->state = BMC_CONN_SKIPLINE;
 	} else {
 		c->state = BMC_CONN_LOST;

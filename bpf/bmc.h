@@ -49,6 +49,7 @@ struct bmc_config {
 #define BMC_MAX_KEYS  8	   /* keys per multi-get answered in the kernel */
 #define BMC_UDP_MAX   1400 /* memcached's UDP payload limit per datagram */
 #define BMC_PEND_MAX  8	   /* buckets one connection keeps pending */
+#define BMC_STASH     320	   /* a command line cut by a TCP segment end */
 
 /* One cache way. blob is the exact reply fragment memcached sent. */
 struct bmc_entry {
@@ -109,12 +110,14 @@ struct bmc_conn {
 	__u8 gpend; /* global pending units this connection holds */
 	__u8 pad;
 	__u32 pend[BMC_PEND_MAX];
+	__u32 stash_len; /* TCP: bytes of a cut command line kept here */
+	__u8 stash[BMC_STASH];
 };
 
 enum bmc_conn_state {
 	BMC_CONN_LOST = 0, /* stream position unknown: every segment flushes */
 	BMC_CONN_SYNCED,   /* at a command boundary (after skip bytes) */
-	BMC_CONN_SKIPLINE, /* inside a data-less command line: skip to \n */
+	BMC_CONN_SKIPLINE, /* inside a long get line: skip to \n */
 };
 
 /* What a write does to the remembered expiry of its key. */

@@ -611,10 +611,39 @@ static void test_tcp_streams(void)
 	set_and_fill(3, "wkey", "0", "value", 5, "0");
 	fl = STAT(flushes);
 	tcp_send(&c, "set wk", 6);
-	ok(get_hit(0, "wkey") == 0 && STAT(flushes) > fl,
-	   "TCP: write line cut mid-key flushes everything");
+	ok(get_hit(0, "wkey") == 1, "TCP: a write line cut mid-key is kept...");
+	tcp_send(&c, "ey 0 0 1\r\nx\r\n", 13);
+	ok(get_hit(0, "wkey") == 0 && STAT(flushes) == fl,
+	   "...and invalidates its key when the line completes, no flush");
 	tcp_reply(&c, "OK\r\n");
-	udp_write_reply(last_port);
+
+	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	fl = STAT(flushes);
+	{
+		char line[1200];
+		int n = snprintf(line, sizeof(line), "get");
+
+		for (int i = 0; i < 100; i++)
+			n += snprintf(line + n, sizeof(line) - (size_t)n,
+				      " somekey%03d", i);
+		tcp_send(&c, line, (uint32_t)n); /* 1103 bytes, no LF yet */
+		tcp_send(&c, " k2 k3\r\ndelete wkey\r\n", 21);
+	}
+	ok(get_hit(0, "wkey") == 0 && STAT(flushes) == fl,
+	   "TCP: a long get line over two segments, then a delete");
+	tcp_reply(&c, "OK\r\n");
+
+	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	fl = STAT(flushes);
+	tcp_send(&c, "\x80\x01\x00\x04", 4); /* a cut binary header */
+	tcp_send(&c,
+		 "\x08\x00\x00\x00\x00\x00\x00\x0c"
+		 "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+		 "\x00\x00\x00\x00\x00\x00\x00\x00wkey",
+		 32);
+	ok(get_hit(0, "wkey") == 0 && STAT(flushes) > fl,
+	   "TCP: a binary header cut over segments still flushes");
+	tcp_reply(&c, "OK\r\n");
 
 	/* Out of sequence: we cannot know what we missed. */
 	tcp_open(&c);
