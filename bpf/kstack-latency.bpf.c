@@ -73,7 +73,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KSTACK_NR_GENS *KSTACK_NR_LAYERS);
+	__uint(max_entries, (KSTACK_NR_GENS * KSTACK_NR_LAYERS));
 	__type(key, __u32);
 	__type(value, struct kstack_hist);
 } hists SEC(".maps");
@@ -231,8 +231,8 @@ int BPF_PROG(kstack_rq_issue, struct request *rq)
 
 	rs = bpf_map_lookup_elem(&rqs, &key);
 	if (rs) {
-		if (!rs->issue_ts) /* a requeued request keeps its first issue
-				    */
+		/* A requeued request keeps its first issue time. */
+		if (!rs->issue_ts)
 			rs->issue_ts = bpf_ktime_get_ns();
 		return 0;
 	}
