@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ static int nr_workers;
 static long short_us, long_us = 1000;
 static const char *long_prefix;
 static int close_worker = -1;
+static bool pin;
 
 static void usage(void)
 {
@@ -49,7 +51,7 @@ static void usage(void)
 		"usage: syrup-server --port PORT [--workers N] "
 		"[--proto udp|tcp|both] [--v6]\n"
 		"                    [--short-us US] [--long-us US] "
-		"[--long-prefix STR] [--close-worker K]\n");
+		"[--long-prefix STR] [--close-worker K] [--pin]\n");
 	exit(64);
 }
 
@@ -214,6 +216,7 @@ int main(int argc, char **argv)
 		{ "long-us", required_argument, NULL, 'l' },
 		{ "long-prefix", required_argument, NULL, 'L' },
 		{ "close-worker", required_argument, NULL, 'c' },
+		{ "pin", no_argument, NULL, 'x' },
 		{},
 	};
 	int port = 0, n = 4, opt, sig;
@@ -248,6 +251,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			close_worker = atoi(optarg);
+			break;
+		case 'x':
+			pin = true; /* worker i on CPU i % CPUs */
 			break;
 		default:
 			usage();
@@ -285,10 +291,20 @@ int main(int argc, char **argv)
 			nr_workers++;
 		}
 	}
-	for (int i = 0; i < nr_workers; i++)
+	for (int i = 0; i < nr_workers; i++) {
 		pthread_create(&workers[i].thread, NULL,
 			       workers[i].tcp ? tcp_worker : udp_worker,
 			       &workers[i]);
+		if (pin) {
+			cpu_set_t cpus;
+
+			CPU_ZERO(&cpus);
+			CPU_SET(workers[i].idx % sysconf(_SC_NPROCESSORS_ONLN),
+				&cpus);
+			pthread_setaffinity_np(workers[i].thread, sizeof(cpus),
+					       &cpus);
+		}
+	}
 	printf("ready port=%d workers=%d pid=%d\n", port, n, getpid());
 	fflush(stdout);
 
