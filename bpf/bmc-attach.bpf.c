@@ -129,6 +129,7 @@ struct {
 struct slot {
 	__u32 len;
 	__u32 csum;
+	__u64 fence; /* per-CPU target of the seqlock's barriers */
 	__u8 blob[BMC_BLOB_MAX];
 };
 
@@ -1011,17 +1012,29 @@ __noinline int bmc_lookup(struct slot *sl, struct textbuf *tb, __u32 ko,
 		__u32 idx = base + w, blen;
 		struct bmc_entry *e = bpf_map_lookup_elem(&cache, &idx);
 		__u64 stamp = 0, deadline = 0, filled = 0;
+		__u32 s1;
 		int ok = 0;
 
 		if (!e || e->hash != h)
 			continue;
-		bpf_spin_lock(&e->lock);
+		/*
+		 * Seqlock read: fills rewrite an entry under its spin lock
+		 * with e->seq odd; a copy taken while seq moved is thrown
+		 * away (a miss: memcached answers). The atomic adds on a
+		 * per-CPU word are full barriers between the reads.
+		 */
+		s1 = *(volatile __u32 *)&e->seq;
+		__sync_fetch_and_add(&sl->fence, 1);
+		if (s1 & 1)
+			return 0;
 		if (e->valid && e->hash == h && e->key_len == kl) {
 			blen = e->blob_len;
 			stamp = e->stamp;
 			deadline = e->deadline;
 			filled = e->filled;
 			sl->csum = e->csum;
+			if (blen > BMC_BLOB_MAX)
+				blen = BMC_BLOB_MAX;
 			sl->len = blen;
 #pragma clang loop unroll(disable)
 			for (__u32 c = 0; c < BMC_BLOB_MAX / 64; c++) {
@@ -1041,7 +1054,9 @@ __noinline int bmc_lookup(struct slot *sl, struct textbuf *tb, __u32 ko,
 			}
 			ok = 1;
 		}
-		bpf_spin_unlock(&e->lock);
+		__sync_fetch_and_add(&sl->fence, 1);
+		if (*(volatile __u32 *)&e->seq != s1)
+			return 0; /* torn: a fill ran meanwhile */
 		if (!ok)
 			continue;
 		/* Full key comparison: never serve by hash alone. */
@@ -1783,6 +1798,7 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 		if (!e)
 			return 0;
 		bpf_spin_lock(&e->lock);
+		__sync_fetch_and_add(&e->seq, 1); /* odd: readers back off */
 		e->valid = 1;
 		e->hash = h;
 		e->stamp = snap;
@@ -1807,6 +1823,7 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 			d[6] = src[6];
 			d[7] = src[7];
 		}
+		__sync_fetch_and_add(&e->seq, 1); /* even again: consistent */
 		bpf_spin_unlock(&e->lock);
 	}
 	if (evict)

@@ -62,7 +62,7 @@ struct bmc_entry {
 	__u32 key_len;
 	__u32 csum; /* unfolded 32-bit one's complement sum of blob */
 	__u32 valid;
-	__u32 pad;
+	__u32 seq;      /* odd while a fill rewrites the entry (seqlock) */
 	__u8 blob[BMC_BLOB_MAX];
 };
 
