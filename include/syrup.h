@@ -288,6 +288,7 @@ static __always_inline void syrup_set_meta(__u32 hash, __u32 len)
 	}
 }
 
+/* Per-CPU entries: only this CPU writes them, plain increments suffice. */
 static __always_inline struct syrup_stat *syrup_stat_of(__u32 idx)
 {
 	__u32 key = idx < SYRUP_MAX_EXECUTORS ? idx : SYRUP_MAX_EXECUTORS;
@@ -324,20 +325,20 @@ int syrup_sk_reuseport(struct sk_reuseport_md *ctx)
 	if (!st)
 		return SK_PASS;
 	if (idx == SYRUP_DROP) {
-		__sync_fetch_and_add(&st->dropped, 1);
+		st->dropped++;
 		return SK_DROP;
 	}
 	if (idx >= conf->nr_executors || idx >= SYRUP_MAX_EXECUTORS) {
-		__sync_fetch_and_add(&st->fallback, 1);
+		st->fallback++;
 		return SK_PASS;
 	}
 	err = bpf_sk_select_reuseport(ctx, &syrup_socks, &idx, 0);
 	if (err == 0)
-		__sync_fetch_and_add(&st->steered, 1);
+		st->steered++;
 	else if (err == -2 /* ENOENT: the socket was closed */)
-		__sync_fetch_and_add(&st->fallback, 1);
+		st->fallback++;
 	else
-		__sync_fetch_and_add(&st->errors, 1);
+		st->errors++;
 	/* Without a selection the kernel falls back to its own hash. */
 	return SK_PASS;
 }
@@ -418,19 +419,19 @@ int syrup_xdp(struct xdp_md *ctx)
 	if (!st)
 		return XDP_PASS;
 	if (idx == SYRUP_DROP) {
-		__sync_fetch_and_add(&st->dropped, 1);
+		st->dropped++;
 		return XDP_DROP;
 	}
 	if (idx >= conf->nr_executors || idx >= SYRUP_MAX_EXECUTORS) {
-		__sync_fetch_and_add(&st->fallback, 1);
+		st->fallback++;
 		return XDP_PASS;
 	}
 	cpu = conf->cpus[idx];
 	ret = bpf_redirect_map(&syrup_cpumap, cpu, XDP_PASS);
 	if (ret == XDP_REDIRECT)
-		__sync_fetch_and_add(&st->steered, 1);
+		st->steered++;
 	else
-		__sync_fetch_and_add(&st->fallback, 1);
+		st->fallback++;
 	return (int)ret;
 }
 
