@@ -30,13 +30,16 @@ setup_file() {
 	export IFS_=$(fp_name sys) IFC=$(fp_name syc)
 	local base=$((20000 + (RANDOM * 7 + $$) % 30000))
 	export P1=$base P2=$((base + 1)) P3=$((base + 2)) PX=$((base + 3))
-	export PX2=$((base + 4)) PNONE=$((base + 5))
+	export PX2=$((base + 4)) PNONE=$((base + 5)) P4=$((base + 6))
 	export T=$BATS_FILE_TMPDIR
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
 	srv_start "$NS" "$T/s1" --port "$P1" --workers 4 --proto both
 	srv_start "$NS" "$T/s2" --port "$P2" --workers 4
 	srv_start "$NS" "$T/s3" --port "$P3" --workers 4 --close-worker 2
+	# two processes sharing one port, two sockets each
+	srv_start "$NS" "$T/s4a" --port "$P4" --workers 2
+	srv_start "$NS" "$T/s4b" --port "$P4" --workers 2
 	fp_veth_pair "$NSS" "$NSC" "$IFS_" "$IFC" 10.79.0.1 10.79.0.2
 	# veth leaves TCP checksums to "hardware"; a frame that went through a
 	# cpumap arrives without that promise, so compute them on the sender.
@@ -65,7 +68,7 @@ setup_file() {
 
 teardown_file() {
 	local p
-	for p in "$P1" "$P2" "$P3" "$PX" "$PX2" "$PNONE"; do
+	for p in "$P1" "$P2" "$P3" "$P4" "$PX" "$PX2" "$PNONE"; do
 		syrup-steer detach --port "$p" --proto udp >/dev/null 2>&1 || true
 		syrup-steer detach --port "$p" --proto tcp >/dev/null 2>&1 || true
 		rm -rf "/sys/fs/bpf/syrup/udp-$p" "/sys/fs/bpf/syrup/tcp-$p"
@@ -77,7 +80,7 @@ teardown_file() {
 teardown() {
 	# each test detaches what it attached; this is for failed ones
 	local p
-	for p in "$P1" "$P2" "$P3"; do
+	for p in "$P1" "$P2" "$P3" "$P4"; do
 		syrup-steer detach --port "$p" --proto udp >/dev/null 2>&1 || true
 		syrup-steer detach --port "$p" --proto tcp >/dev/null 2>&1 || true
 	done
@@ -149,6 +152,35 @@ teardown() {
 	assert_output $'[4,4,4,4]\n0'
 	run steer detach --port "$P1" --proto udp
 	assert_success
+}
+
+@test "sockets of several processes: numbered by pid, then fd; --pid picks" {
+	local a b lo hi
+	a=$(srv_pid "$T/s4a")
+	b=$(srv_pid "$T/s4b")
+	lo=$((a < b ? a : b))
+	hi=$((a < b ? b : a))
+	run steer attach --netns "$NS" --port "$P4" --policy rr -j
+	assert_success
+	run jq -c '[.executors[].pid]' <<<"$output"
+	assert_output "[$lo,$lo,$hi,$hi]"
+	run steer detach --port "$P4"
+	assert_success
+	run steer attach --netns "$NS" --port "$P4" --policy rr --pid "$b"
+	assert_success
+	assert_line --index 0 --partial "2 executors"
+	run steer status -j
+	run jq -c "select(.port == $P4) | [.executors[].pid]" <<<"$output"
+	assert_output "[$b,$b]"
+	# only b's sockets are executors: rr alternates between them
+	run cli --port "$P4" -c 4
+	assert_line "lost 0"
+	run bash -c "syrup-steer stats --port $P4 -j | jq -c '[.executors[].steered]'"
+	assert_output "[2,2]"
+	steer detach --port "$P4"
+	run steer attach --netns "$NS" --port "$P4" --policy rr --pid 999999
+	assert_failure 1
+	assert_output --partial "no socket bound to udp/$P4 in the given process(es)"
 }
 
 @test "rr on TCP: each connection goes to the next socket" {
