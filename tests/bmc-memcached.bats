@@ -220,18 +220,27 @@ write_variants() {
 	assert_output "$(printf 'VALUE mg-c 3 3\nCCC\nVALUE mg-a 1 1\nA\nVALUE mg-b 2 2\nBB\nEND')"
 }
 
-@test "values with \\r\\n inside, and of 1000 bytes, come back intact" {
+@test "a value with \\r\\nEND\\r\\n inside comes back intact from the kernel" {
 	run tcp "set crlf1 0 0 11" $'ab\r\nEND\r\ncd'
 	assert_output STORED
-	cached crlf1
 	want=$(tcp_raw "get crlf1" | od -An -tx1)
+	cached crlf1
 	assert_equal "$(udp_raw "get crlf1" | od -An -tx1)" "$want"
-	big=$(head -c 1000 /dev/zero | tr '\0' 'v')
+}
+
+@test "larger values: served from the kernel while they fit, else by memcached" {
+	mid=$(head -c 200 /dev/zero | tr '\0' m)
+	tcp "set mid1 3 0 200" "$mid" >/dev/null
+	cached mid1
+	assert_equal "$(udp "get mid1")" "$(printf 'VALUE mid1 3 200\n%s\nEND' "$mid")"
+	# On veth, XDP frames have little tailroom: BMC can grow a request only
+	# by about 256 bytes, so memcached answers these. Right either way.
+	big=$(head -c 1000 /dev/zero | tr '\0' v)
 	tcp "set big1 0 0 1000" "$big" >/dev/null
-	cached big1
-	assert_equal "$(udp "get big1")" "$(printf 'VALUE big1 0 1000\n%s\nEND' "$big")"
-	# Larger than BMC caches: still answered right, by memcached.
-	huge=$(head -c 1200 /dev/zero | tr '\0' 'h')
+	run same big1
+	assert_success
+	assert_output "$(printf 'VALUE big1 0 1000\n%s\nEND' "$big")"
+	huge=$(head -c 1200 /dev/zero | tr '\0' h)
 	tcp "set huge1 0 0 1200" "$huge" >/dev/null
 	run same huge1
 	assert_success
