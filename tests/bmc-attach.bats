@@ -69,6 +69,8 @@ pins() { echo "/sys/fs/bpf/bmc/$1"; }
 	run bmc-attach "$IF_S" --netns "$NS_S" --cache-size 8M -p 11311
 	assert_success
 	assert_output --partial "BMC attached to $IF_S (native XDP, port 11311"
+	# the peer lives in another namespace: found through its name
+	assert_output --partial "peer $IF_C in namespace $NS_C has no XDP program"
 	for p in stats config xdp_link tc_prog restart_link; do
 		[ -e "$(pins "$IF_S")/$p" ]
 	done
