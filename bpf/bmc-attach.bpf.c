@@ -955,6 +955,7 @@ struct pkt {
 	__u8 proto;
 	__u8 simple; /* no IP options or extension headers, no fragment */
 	__u8 frag;   /* non-first fragment: no L4 header here */
+	__u8 miss;   /* a get miss: counted as such, not as a pass */
 };
 
 static __always_inline void conn_key_from(struct bmc_conn_key *k,
@@ -1360,6 +1361,7 @@ static __always_inline int handle_udp(struct xdp_md *ctx, struct pkt *pk,
 		if (ret == XDP_ABORTED)
 			return XDP_ABORTED; /* cannot happen: bounds proven */
 		stat_inc(S_MISSES);
+		pk->miss = 1;
 		if (ret == -1 || ret == -3) {
 			record_miss(pk, saddr, uh.source,
 				    *(__u16 *)&sc->req.b[0]);
@@ -1621,6 +1623,8 @@ int bmc_rx(struct xdp_md *ctx)
 		return XDP_TX;
 	if (ret == XDP_ABORTED)
 		return XDP_ABORTED;
+	if (pk.miss)
+		return XDP_PASS;
 pass:
 	stat_inc(S_PASSES);
 	return XDP_PASS;
