@@ -1336,11 +1336,15 @@ static __always_inline int handle_udp(struct xdp_md *ctx, struct pkt *pk,
 	if (uh.dest != port_be)
 		return XDP_PASS;
 	plen = bpf_ntohs(uh.len);
-	if (plen < 8 || pk->l4 + plen > pk->end)
-		return XDP_PASS; /* the stack drops it too */
-	plen -= 8;
 	conn_key_from(&cr.key, saddr, pk->v6, uh.source, IPPROTO_UDP_);
 	cr.valid = 1;
+	if (plen < 8 || pk->l4 + plen > pk->end) {
+		/* First fragment of a bigger datagram: may hold a write. */
+		if (pk->frag)
+			flush_conservative(&cr);
+		return XDP_PASS; /* else malformed: the stack drops it too */
+	}
+	plen -= 8;
 	if (plen < 8)
 		return XDP_PASS; /* no memcached frame header: memcached drops
 				  */

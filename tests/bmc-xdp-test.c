@@ -478,6 +478,24 @@ static void test_passes(void)
 	}
 	r = run_xdp(&env, &f, &out, NULL);
 	ok(pass_unchanged(&f, &out, r), "first IPv4 fragment passes untouched");
+	udp_write_reply(4444);
+
+	/* The first fragment of a bigger datagram: a write we cannot read. */
+	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	udp_get(&f, 0, 4445, 1, "set wkey 0 0 3000\r\n");
+	f.b[14 + 6] = 0x20;
+	f.b[14 + 34 - 14 + 4] = 0x0b; /* UDP length 3000ish: more to come */
+	f.b[14 + 10] = f.b[14 + 11] = 0;
+	{
+		uint16_t c = (uint16_t)~csum_fold16(csum_add(0, f.b + 14, 20));
+
+		f.b[14 + 10] = (uint8_t)(c >> 8);
+		f.b[14 + 11] = (uint8_t)c;
+	}
+	r = run_xdp(&env, &f, &out, NULL);
+	ok(pass_unchanged(&f, &out, r) && get_hit(0, "wkey") == 0,
+	   "first fragment of a longer datagram to the port flushes");
+	udp_write_reply(4445);
 }
 
 static void test_writes(void)
