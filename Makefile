@@ -114,7 +114,7 @@ lint-man:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all unit
-	$(Q)tests/run
+	$(Q)FP_BUILD=$(abspath $(BUILD)) tests/run
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
