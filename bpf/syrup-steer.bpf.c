@@ -43,8 +43,7 @@ static __always_inline __u32 least_loaded(__u32 n)
 }
 
 /* Does the payload start with the `class` bytes (class_len of them)? */
-static __always_inline int has_class(__u8 *p, void *end, __u64 class,
-				     __u32 len)
+static __always_inline int has_class(__u8 *p, void *end, __u64 class, __u32 len)
 {
 	__u32 i;
 

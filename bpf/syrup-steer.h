@@ -30,31 +30,31 @@ enum syrup_builtin {
 };
 
 /* state map slots the built-ins use */
-#define SYRUP_STATE_RR 0
+#define SYRUP_STATE_RR	   0
 #define SYRUP_STATE_RR_BIG 1
 
 struct syrup_info {
-	char policy[64];     /* built-in name or the policy file's base name */
-	char iface[16];      /* XDP layer */
-	char netns[48];      /* --netns NAME, "" for the tool's own */
+	char policy[64]; /* built-in name or the policy file's base name */
+	char iface[16];	 /* XDP layer */
+	char netns[48];	 /* --netns NAME, "" for the tool's own */
 	__u32 ifindex;
-	__u32 layer;         /* enum syrup_layer */
+	__u32 layer; /* enum syrup_layer */
 	__u16 port;
-	__u8 proto;          /* 17 udp, 6 tcp */
-	__u8 builtin;        /* enum syrup_builtin */
+	__u8 proto;   /* 17 udp, 6 tcp */
+	__u8 builtin; /* enum syrup_builtin */
 	__u32 nr_executors;
-	__u32 xdp_mode;      /* enum fp_xdp_mode in use */
+	__u32 xdp_mode; /* enum fp_xdp_mode in use */
 	__u64 netns_ino;
-	__u64 attached_at;   /* wall clock seconds */
+	__u64 attached_at; /* wall clock seconds */
 };
 
 struct syrup_exec {
-	__u32 pid;           /* process the socket was taken from */
-	__u32 fd;            /* its fd there */
-	__u64 inode;         /* socket inode (socket:[N]) */
-	__u64 cookie;        /* SO_COOKIE */
-	__u32 cpu;           /* XDP layer: the CPU */
-	__u32 family;        /* AF_INET / AF_INET6 */
+	__u32 pid;    /* process the socket was taken from */
+	__u32 fd;     /* its fd there */
+	__u64 inode;  /* socket inode (socket:[N]) */
+	__u64 cookie; /* SO_COOKIE */
+	__u32 cpu;    /* XDP layer: the CPU */
+	__u32 family; /* AF_INET / AF_INET6 */
 	char comm[16];
 };
 

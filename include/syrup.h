@@ -67,7 +67,7 @@
 /* Returned by schedule(): let the kernel choose (counted as a fallback). */
 #define SYRUP_DEFAULT 0xffffffffU
 /* Returned by schedule(): drop the packet (counted as dropped). */
-#define SYRUP_DROP 0xfffffffeU
+#define SYRUP_DROP	     0xfffffffeU
 #define SYRUP_PARAM_NAME_LEN 16
 
 enum syrup_layer {
@@ -83,10 +83,10 @@ struct syrup_param_key {
 /* The "conf" map's single entry, written by syrup-steer attach. */
 struct syrup_conf {
 	__u32 nr_executors; /* executor slots, closed ones included */
-	__u32 layer;        /* enum syrup_layer */
-	__u16 port;         /* host order */
-	__u8 proto;         /* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
-	__u8 builtin;       /* built-in policy id, 0 for user policies */
+	__u32 layer;	    /* enum syrup_layer */
+	__u16 port;	    /* host order */
+	__u8 proto;	    /* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
+	__u8 builtin;	    /* built-in policy id, 0 for user policies */
 	__u32 pad;
 	__u32 cpus[SYRUP_MAX_EXECUTORS]; /* XDP layer: executor -> CPU */
 };
@@ -97,10 +97,10 @@ struct syrup_conf {
  * and indexes beyond the table.
  */
 struct syrup_stat {
-	__u64 steered;  /* delivered to the executor the policy chose */
+	__u64 steered;	/* delivered to the executor the policy chose */
 	__u64 fallback; /* no such executor: the kernel chose instead */
-	__u64 errors;   /* the kernel refused the choice: default used */
-	__u64 dropped;  /* SYRUP_DROP */
+	__u64 errors;	/* the kernel refused the choice: default used */
+	__u64 dropped;	/* SYRUP_DROP */
 };
 
 #ifdef __bpf__
@@ -244,11 +244,11 @@ static __always_inline __u32 syrup_payload_len(void)
  * A named parameter, or `def` when it was never set. NAME must be a string
  * literal of at most 15 bytes: syrup_param("threshold", 1000).
  */
-#define syrup_param(NAME, DEF)                                              \
-	({                                                                  \
-		struct syrup_param_key __sk = { .name = NAME };             \
-		__u64 *__sv = bpf_map_lookup_elem(&syrup_params, &__sk);    \
-		__sv ? *__sv : (__u64)(DEF);                                \
+#define syrup_param(NAME, DEF)                                           \
+	({                                                               \
+		struct syrup_param_key __sk = {.name = NAME};            \
+		__u64 *__sv = bpf_map_lookup_elem(&syrup_params, &__sk); \
+		__sv ? *__sv : (__u64)(DEF);                             \
 	})
 
 /* The load the application reported for executor i (0 if unknown). */

@@ -38,9 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_FLOWS 256
+#define MAX_FLOWS    256
 #define MAX_PAYLOADS 16
-#define MAX_WORKERS 64
+#define MAX_WORKERS  64
 
 static struct sockaddr_storage server;
 static socklen_t server_len;
@@ -57,7 +57,8 @@ static int fds[MAX_FLOWS];
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: syrup-client --port PORT [--host ADDR] [--proto udp|tcp]"
+		"usage: syrup-client --port PORT [--host ADDR] [--proto "
+		"udp|tcp]"
 		" [-c COUNT] [--flows N]\n"
 		"                    [--payload STR]... [--timeout-ms MS]\n"
 		"       syrup-client --port PORT --rate RPS --duration SECS "
@@ -104,7 +105,7 @@ static bool parse_reply(const char *buf, ssize_t n, int *w, int *cpu,
 
 static int request_mode(void)
 {
-	int tally[MAX_WORKERS] = { 0 }, lost = 0;
+	int tally[MAX_WORKERS] = {0}, lost = 0;
 	int *order = calloc((size_t)count, sizeof(int));
 	int *cpus = calloc((size_t)count, sizeof(int));
 	char buf[4096];
@@ -123,7 +124,7 @@ static int request_mode(void)
 	for (int i = 0; i < count; i++) {
 		const char *p = payloads[i % nr_payloads];
 		int fd = tcp ? open_flow() : fds[i % flows], w, cpu;
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		ssize_t n = -1;
 
 		order[i] = cpus[i] = -1;
@@ -204,10 +205,11 @@ static void *receiver(void *arg)
 				if (w >= 0 && w < MAX_WORKERS)
 					worker_tally[w]++;
 				if (long_every && seq % (size_t)long_every == 0)
-					lat_long[nr_long++] = now - sent_at[seq];
+					lat_long[nr_long++] =
+						now - sent_at[seq];
 				else
-					lat_short[nr_short++] = now -
-								sent_at[seq];
+					lat_short[nr_short++] =
+						now - sent_at[seq];
 			}
 		}
 	}
@@ -237,7 +239,7 @@ static double pct(uint64_t *v, size_t n, double p)
 
 static int open_loop_mode(void)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	uint64_t start, interval = (uint64_t)(1e9 / rate);
 	pthread_t rx;
 	int ep = epoll_create1(0);
@@ -263,14 +265,14 @@ static int open_loop_mode(void)
 	start = now_ns();
 	for (size_t i = 0; i < total; i++) {
 		uint64_t due = start + i * interval;
-		struct timespec ts = { (time_t)(due / 1000000000ULL),
-				       (long)(due % 1000000000ULL) };
+		struct timespec ts = {(time_t)(due / 1000000000ULL),
+				      (long)(due % 1000000000ULL)};
 		bool is_long = long_every && i % (size_t)long_every == 0;
 		int len;
 
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		len = snprintf(req, sizeof(req), "%s %zu", is_long ? long_prefix : "S",
-			       i);
+		len = snprintf(req, sizeof(req), "%s %zu",
+			       is_long ? long_prefix : "S", i);
 		sent_at[i] = now_ns();
 		/* a pseudo-random flow, the same sequence every run */
 		if (send(fds[(i * 2654435761U >> 7) % (size_t)flows], req,
@@ -286,8 +288,8 @@ static int open_loop_mode(void)
 	printf("short_p50_us %.1f short_p99_us %.1f short_p999_us %.1f\n",
 	       pct(lat_short, nr_short, 50), pct(lat_short, nr_short, 99),
 	       pct(lat_short, nr_short, 99.9));
-	printf("long_p50_us %.1f long_p99_us %.1f\n", pct(lat_long, nr_long, 50),
-	       pct(lat_long, nr_long, 99));
+	printf("long_p50_us %.1f long_p99_us %.1f\n",
+	       pct(lat_long, nr_long, 50), pct(lat_long, nr_long, 99));
 	printf("workers");
 	for (int w = 0; w < MAX_WORKERS; w++)
 		if (worker_tally[w])
@@ -300,7 +302,7 @@ static int open_loop_mode(void)
 
 static int closed_loop_mode(void)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	int ep = epoll_create1(0);
 	uint64_t done = 0, start, end;
 	char buf[4096];
@@ -346,18 +348,18 @@ static int closed_loop_mode(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "proto", required_argument, NULL, 'P' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "flows", required_argument, NULL, 'f' },
-		{ "payload", required_argument, NULL, 'd' },
-		{ "timeout-ms", required_argument, NULL, 't' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "duration", required_argument, NULL, 'D' },
-		{ "long-every", required_argument, NULL, 'k' },
-		{ "long-prefix", required_argument, NULL, 'L' },
-		{ "closed", no_argument, NULL, 'C' },
+		{"host", required_argument, NULL, 'H'},
+		{"port", required_argument, NULL, 'p'},
+		{"proto", required_argument, NULL, 'P'},
+		{"count", required_argument, NULL, 'c'},
+		{"flows", required_argument, NULL, 'f'},
+		{"payload", required_argument, NULL, 'd'},
+		{"timeout-ms", required_argument, NULL, 't'},
+		{"rate", required_argument, NULL, 'r'},
+		{"duration", required_argument, NULL, 'D'},
+		{"long-every", required_argument, NULL, 'k'},
+		{"long-prefix", required_argument, NULL, 'L'},
+		{"closed", no_argument, NULL, 'C'},
 		{},
 	};
 	const char *host = "127.0.0.1";

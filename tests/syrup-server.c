@@ -47,11 +47,10 @@ static bool pin;
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: syrup-server --port PORT [--workers N] "
-		"[--proto udp|tcp|both] [--v6]\n"
-		"                    [--short-us US] [--long-us US] "
-		"[--long-prefix STR] [--close-worker K] [--pin]\n");
+	fprintf(stderr, "usage: syrup-server --port PORT [--workers N] "
+			"[--proto udp|tcp|both] [--v6]\n"
+			"                    [--short-us US] [--long-us US] "
+			"[--long-prefix STR] [--close-worker K] [--pin]\n");
 	exit(64);
 }
 
@@ -67,8 +66,8 @@ static void serve_time(const char *req, size_t len)
 {
 	if (long_prefix && len >= strlen(long_prefix) &&
 	    !memcmp(req, long_prefix, strlen(long_prefix))) {
-		struct timespec ts = { long_us / 1000000,
-				       (long_us % 1000000) * 1000 };
+		struct timespec ts = {long_us / 1000000,
+				      (long_us % 1000000) * 1000};
 
 		nanosleep(&ts, NULL);
 	} else if (short_us) {
@@ -183,16 +182,16 @@ static int open_socket(bool tcp, bool v6, int port)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 		goto fail;
 	if (v6) {
-		struct sockaddr_in6 a = { .sin6_family = AF_INET6,
-					  .sin6_port = htons((uint16_t)port),
-					  .sin6_addr = IN6ADDR_ANY_INIT };
+		struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+					 .sin6_port = htons((uint16_t)port),
+					 .sin6_addr = IN6ADDR_ANY_INIT};
 
 		if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
 			goto fail;
 	} else {
-		struct sockaddr_in a = { .sin_family = AF_INET,
-					 .sin_port = htons((uint16_t)port),
-					 .sin_addr.s_addr = htonl(INADDR_ANY) };
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)port),
+					.sin_addr.s_addr = htonl(INADDR_ANY)};
 
 		if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
 			goto fail;
@@ -208,15 +207,15 @@ fail:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "proto", required_argument, NULL, 'P' },
-		{ "v6", no_argument, NULL, '6' },
-		{ "short-us", required_argument, NULL, 's' },
-		{ "long-us", required_argument, NULL, 'l' },
-		{ "long-prefix", required_argument, NULL, 'L' },
-		{ "close-worker", required_argument, NULL, 'c' },
-		{ "pin", no_argument, NULL, 'x' },
+		{"port", required_argument, NULL, 'p'},
+		{"workers", required_argument, NULL, 'w'},
+		{"proto", required_argument, NULL, 'P'},
+		{"v6", no_argument, NULL, '6'},
+		{"short-us", required_argument, NULL, 's'},
+		{"long-us", required_argument, NULL, 'l'},
+		{"long-prefix", required_argument, NULL, 'L'},
+		{"close-worker", required_argument, NULL, 'c'},
+		{"pin", no_argument, NULL, 'x'},
 		{},
 	};
 	int port = 0, n = 4, opt, sig;

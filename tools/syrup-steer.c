@@ -57,10 +57,10 @@
 #define SYRUP_PREFIX_INCLUDE "/usr/local/include/fastpath"
 #endif
 
-#define PIN_ROOT FP_BPFFS "/syrup"
-#define PROTO_UDP 17
-#define PROTO_TCP 6
-#define MAX_ARGS 64
+#define PIN_ROOT     FP_BPFFS "/syrup"
+#define PROTO_UDP    17
+#define PROTO_TCP    6
+#define MAX_ARGS     64
 #define LOG_BUF_SIZE (4 << 20)
 
 extern char **environ;
@@ -74,10 +74,8 @@ static const char *const command_names[] = {
 };
 
 static const char *const builtin_names[] = {
-	[SYRUP_RR] = "rr",
-	[SYRUP_HASH] = "hash",
-	[SYRUP_RANDOM] = "random",
-	[SYRUP_LEAST_LOADED] = "least-loaded",
+	[SYRUP_RR] = "rr",	   [SYRUP_HASH] = "hash",
+	[SYRUP_RANDOM] = "random", [SYRUP_LEAST_LOADED] = "least-loaded",
 	[SYRUP_SITA] = "sita",
 };
 #define NR_BUILTINS (sizeof(builtin_names) / sizeof(builtin_names[0]))
@@ -89,9 +87,9 @@ static const struct param_def {
 	bool bytes;
 	__u64 def;
 } param_defs[] = {
-	{ SYRUP_SITA, "threshold", false, 0 },
-	{ SYRUP_SITA, "class", true, 0 },
-	{ SYRUP_SITA, "big", false, 1 },
+	{SYRUP_SITA, "threshold", false, 0},
+	{SYRUP_SITA, "class", true, 0},
+	{SYRUP_SITA, "big", false, 1},
 };
 #define NR_PARAM_DEFS (sizeof(param_defs) / sizeof(param_defs[0]))
 
@@ -209,20 +207,25 @@ static const char top_doc[] =
 	"'syrup-steer COMMAND --help' lists each command's options."
 	"\v"
 	"EXAMPLES:\n"
-	"    syrup-steer attach --port 9000 --policy rr  # round robin, sockets\n"
+	"    syrup-steer attach --port 9000 --policy rr  # round robin, "
+	"sockets\n"
 	"    syrup-steer attach -p 9000 -P sita --param class=SCAN\n"
-	"                                  # SCAN requests get their own socket\n"
+	"                                  # SCAN requests get their own "
+	"socket\n"
 	"    syrup-steer attach -p 9000 -P ./policy.c    # your schedule()\n"
 	"    syrup-steer status                # ports, policies, executors\n"
-	"    syrup-steer stats -p 9000 -i 1    # per-executor counts each second\n"
+	"    syrup-steer stats -p 9000 -i 1    # per-executor counts each "
+	"second\n"
 	"    syrup-steer set -p 9000 threshold=512       # a parameter, live\n"
-	"    syrup-steer detach -p 9000        # the kernel's hashing is back\n";
+	"    syrup-steer detach -p 9000        # the kernel's hashing is "
+	"back\n";
 
 static const char attach_doc[] =
 	"Put a port's SO_REUSEPORT group (or its packets on an interface) "
 	"under a policy.\n"
 	"\n"
-	"POLICY is a built-in (rr, hash, random, least-loaded, sita), a .c file "
+	"POLICY is a built-in (rr, hash, random, least-loaded, sita), a .c "
+	"file "
 	"with a schedule() written against <fastpath/syrup.h> (compiled with "
 	"clang; $CLANG and $SYRUP_CFLAGS are honoured), or a .bpf.o built from "
 	"one. The sockets bound to the port are found in their processes and "
@@ -234,28 +237,29 @@ static const char attach_doc[] =
 	"    syrup-steer attach -p 8080 --proto tcp -P least-loaded\n"
 	"    syrup-steer attach -p 9000 -P sita --param threshold=1000\n"
 	"    syrup-steer attach -p 9000 -P ./policy.c --pid 4242\n"
-	"    syrup-steer attach -p 9000 -P hash --layer xdp -I eth0 --cpus 0-3\n";
+	"    syrup-steer attach -p 9000 -P hash --layer xdp -I eth0 --cpus "
+	"0-3\n";
 
 static const struct argp_option attach_options[] = {
-	{ "port", 'p', "PORT", 0, "The port (required)", 0 },
-	{ "proto", OPT_PROTO, "PROTO", 0, "udp (default) or tcp", 0 },
-	{ "policy", 'P', "NAME|FILE", 0,
-	  "Built-in policy, or a .c / .bpf.o policy file (required)", 0 },
-	{ "param", OPT_PARAM, "KEY=VALUE", 0,
-	  "Set a policy parameter (repeatable)", 0 },
-	{ "pid", OPT_PID, "PID", 0,
-	  "Take sockets only from this process (repeatable)", 0 },
-	{ "layer", OPT_LAYER, "LAYER", 0,
-	  "socket (default: pick a socket) or xdp (pick a CPU)", 0 },
-	{ "iface", 'I', "IFACE", 0, "Interface for --layer xdp", 0 },
-	{ "cpus", OPT_CPUS, "LIST", 0,
-	  "XDP layer: the executor CPUs, e.g. 0-3 or 1,3 (default: all "
-	  "online)",
-	  0 },
-	{ "mode", OPT_MODE, "MODE", 0,
-	  "XDP mode: auto (default), native or generic", 0 },
-	{ "netns", OPT_NETNS, "NAME", 0,
-	  "Act inside network namespace NAME (/run/netns/NAME)", 0 },
+	{"port", 'p', "PORT", 0, "The port (required)", 0},
+	{"proto", OPT_PROTO, "PROTO", 0, "udp (default) or tcp", 0},
+	{"policy", 'P', "NAME|FILE", 0,
+	 "Built-in policy, or a .c / .bpf.o policy file (required)", 0},
+	{"param", OPT_PARAM, "KEY=VALUE", 0,
+	 "Set a policy parameter (repeatable)", 0},
+	{"pid", OPT_PID, "PID", 0,
+	 "Take sockets only from this process (repeatable)", 0},
+	{"layer", OPT_LAYER, "LAYER", 0,
+	 "socket (default: pick a socket) or xdp (pick a CPU)", 0},
+	{"iface", 'I', "IFACE", 0, "Interface for --layer xdp", 0},
+	{"cpus", OPT_CPUS, "LIST", 0,
+	 "XDP layer: the executor CPUs, e.g. 0-3 or 1,3 (default: all "
+	 "online)",
+	 0},
+	{"mode", OPT_MODE, "MODE", 0,
+	 "XDP mode: auto (default), native or generic", 0},
+	{"netns", OPT_NETNS, "NAME", 0,
+	 "Act inside network namespace NAME (/run/netns/NAME)", 0},
 	{},
 };
 
@@ -267,11 +271,11 @@ static const char detach_doc[] =
 	"    syrup-steer detach -p 8080 --proto tcp\n";
 
 static const struct argp_option port_options[] = {
-	{ "port", 'p', "PORT", 0, "The port (required)", 0 },
-	{ "proto", OPT_PROTO, "PROTO", 0,
-	  "udp or tcp (needed only when both are attached)", 0 },
-	{ "netns", OPT_NETNS, "NAME", 0,
-	  "Act inside network namespace NAME (/run/netns/NAME)", 0 },
+	{"port", 'p', "PORT", 0, "The port (required)", 0},
+	{"proto", OPT_PROTO, "PROTO", 0,
+	 "udp or tcp (needed only when both are attached)", 0},
+	{"netns", OPT_NETNS, "NAME", 0,
+	 "Act inside network namespace NAME (/run/netns/NAME)", 0},
 	{},
 };
 
@@ -329,8 +333,9 @@ static error_t parse_cmd(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "tcp"))
 			env.proto = PROTO_TCP;
 		else
-			argp_error(state, "invalid protocol '%s': want udp or "
-					  "tcp",
+			argp_error(state,
+				   "invalid protocol '%s': want udp or "
+				   "tcp",
 				   arg);
 		env.have_proto = true;
 		break;
@@ -341,8 +346,8 @@ static error_t parse_cmd(int key, char *arg, struct argp_state *state)
 		if (env.nr_params >= MAX_ARGS)
 			argp_error(state, "too many --param");
 		if (!strchr(arg, '=') || arg[0] == '=')
-			argp_error(state, "invalid --param '%s': want KEY=VALUE",
-				   arg);
+			argp_error(state,
+				   "invalid --param '%s': want KEY=VALUE", arg);
 		env.params[env.nr_params++] = arg;
 		break;
 	case OPT_PID:
@@ -371,8 +376,9 @@ static error_t parse_cmd(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_MODE:
 		if (fp_xdp_mode_parse(arg, &env.xdp_mode))
-			argp_error(state, "invalid mode '%s': want auto, native "
-					  "or generic",
+			argp_error(state,
+				   "invalid mode '%s': want auto, native "
+				   "or generic",
 				   arg);
 		break;
 	case OPT_NETNS:
@@ -382,8 +388,8 @@ static error_t parse_cmd(int key, char *arg, struct argp_state *state)
 		if (env.cmd != CMD_SET)
 			argp_error(state, "unexpected argument '%s'", arg);
 		if (!strchr(arg, '=') || arg[0] == '=')
-			argp_error(state, "invalid setting '%s': want KEY=VALUE",
-				   arg);
+			argp_error(state,
+				   "invalid setting '%s': want KEY=VALUE", arg);
 		if (env.nr_params >= MAX_ARGS)
 			argp_error(state, "too many settings");
 		env.params[env.nr_params++] = arg;
@@ -406,11 +412,12 @@ static error_t parse_cmd(int key, char *arg, struct argp_state *state)
 			if (builtin_id(env.policy) < 0 &&
 			    !ends_with(env.policy, ".c") &&
 			    !ends_with(env.policy, ".o"))
-				argp_error(state,
-					   "unknown policy '%s': want rr, hash, "
-					   "random, least-loaded, sita, or a "
-					   ".c or .bpf.o file",
-					   env.policy);
+				argp_error(
+					state,
+					"unknown policy '%s': want rr, hash, "
+					"random, least-loaded, sita, or a "
+					".c or .bpf.o file",
+					env.policy);
 		}
 		if (env.cmd == CMD_SET && !env.nr_params)
 			argp_error(state, "nothing to set: give KEY=VALUE");
@@ -422,27 +429,27 @@ static error_t parse_cmd(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp_child output_children[] = {
-	{ &fp_output_argp, 0, NULL, 0 },
+	{&fp_output_argp, 0, NULL, 0},
 	{},
 };
 
 static const struct argp_child stats_children[] = {
-	{ &fp_interval_argp, 0, NULL, 0 },
-	{ &fp_output_argp, 0, NULL, 0 },
+	{&fp_interval_argp, 0, NULL, 0},
+	{&fp_output_argp, 0, NULL, 0},
 	{},
 };
 
 static const struct argp cmd_argps[] = {
-	[CMD_ATTACH] = { attach_options, parse_cmd, NULL, attach_doc,
-			 output_children, NULL, NULL },
-	[CMD_DETACH] = { port_options, parse_cmd, NULL, detach_doc,
-			 output_children, NULL, NULL },
-	[CMD_STATUS] = { status_options, parse_cmd, NULL, status_doc,
-			 output_children, NULL, NULL },
-	[CMD_STATS] = { port_options, parse_cmd, NULL, stats_doc,
-			stats_children, NULL, NULL },
-	[CMD_SET] = { port_options, parse_cmd, "KEY=VALUE...", set_doc,
-		      output_children, NULL, NULL },
+	[CMD_ATTACH] = {attach_options, parse_cmd, NULL, attach_doc,
+			output_children, NULL, NULL},
+	[CMD_DETACH] = {port_options, parse_cmd, NULL, detach_doc,
+			output_children, NULL, NULL},
+	[CMD_STATUS] = {status_options, parse_cmd, NULL, status_doc,
+			output_children, NULL, NULL},
+	[CMD_STATS] = {port_options, parse_cmd, NULL, stats_doc, stats_children,
+		       NULL, NULL},
+	[CMD_SET] = {port_options, parse_cmd, "KEY=VALUE...", set_doc,
+		     output_children, NULL, NULL},
 };
 
 static int cmd_index = -1;
@@ -451,11 +458,13 @@ static error_t parse_top(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARGP_KEY_ARG:
-		for (size_t i = 0; i < sizeof(command_names) / sizeof(*command_names); i++) {
+		for (size_t i = 0;
+		     i < sizeof(command_names) / sizeof(*command_names); i++) {
 			if (!strcmp(arg, command_names[i])) {
 				env.cmd = (enum command)i;
 				cmd_index = state->next - 1;
-				state->next = state->argc; /* the rest is the command's */
+				state->next = state->argc; /* the rest is the
+							      command's */
 				return 0;
 			}
 		}
@@ -474,8 +483,9 @@ static error_t parse_top(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp top_argp = { NULL, parse_top, "COMMAND [OPTION...]",
-				      top_doc, output_children, NULL, NULL };
+static const struct argp top_argp = {
+	NULL, parse_top, "COMMAND [OPTION...]", top_doc, output_children,
+	NULL, NULL};
 
 /* ---------------------------------------------------------------------- */
 /* Finding the executors                                                   */
@@ -502,10 +512,10 @@ static void port_inodes(__u8 proto, __u16 port, struct inode_set *set)
 	const char *files[2];
 	char line[512];
 
-	files[0] = proto == PROTO_TCP ? "/proc/self/net/tcp" :
-					"/proc/self/net/udp";
-	files[1] = proto == PROTO_TCP ? "/proc/self/net/tcp6" :
-					"/proc/self/net/udp6";
+	files[0] = proto == PROTO_TCP ? "/proc/self/net/tcp"
+				      : "/proc/self/net/udp";
+	files[1] = proto == PROTO_TCP ? "/proc/self/net/tcp6"
+				      : "/proc/self/net/udp6";
 	set->n = 0;
 	for (int f = 0; f < 2; f++) {
 		FILE *fp = fopen(files[f], "r");
@@ -526,10 +536,12 @@ static void port_inodes(__u8 proto, __u16 port, struct inode_set *set)
 				continue;
 			if (lport != port || !ino)
 				continue;
-			/* TCP_LISTEN for tcp, TCP_CLOSE (unconnected) for udp */
+			/* TCP_LISTEN for tcp, TCP_CLOSE (unconnected) for udp
+			 */
 			if (state != (proto == PROTO_TCP ? 0x0A : 0x07))
 				continue;
-			if (set->n < (int)(sizeof(set->ino) / sizeof(set->ino[0])))
+			if (set->n <
+			    (int)(sizeof(set->ino) / sizeof(set->ino[0])))
 				set->ino[set->n++] = ino;
 		}
 		fclose(fp);
@@ -562,8 +574,8 @@ static bool pid_wanted(pid_t pid)
 }
 
 /* Appends every fd of `pid` that is one of the sockets in `set`. */
-static int scan_pid(pid_t pid, const struct inode_set *set,
-		    struct candidate *c, int n, int max)
+static int scan_pid(pid_t pid, const struct inode_set *set, struct candidate *c,
+		    int n, int max)
 {
 	char path[64], link[64];
 	struct dirent *de;
@@ -617,8 +629,8 @@ static int take_fd(pid_t pid, int fd, bool quiet)
 			fp_error("cannot take socket fd %d of process %d: %s%s",
 				 fd, pid, fp_strerror(err),
 				 err == -EPERM ? " (need root or "
-						 "CAP_SYS_PTRACE over it)" :
-						 "");
+						 "CAP_SYS_PTRACE over it)"
+					       : "");
 		return err;
 	}
 	return sfd;
@@ -729,8 +741,8 @@ static int find_sockets(void)
 				       "%s/%u has no SO_REUSEPORT: the "
 				       "application must set it to share the "
 				       "port",
-				       c[i].pid, c[i].fd,
-				       proto_name(env.proto), env.port);
+				       c[i].pid, c[i].fd, proto_name(env.proto),
+				       env.port);
 			break;
 		}
 		e->info.pid = (__u32)c[i].pid;
@@ -846,7 +858,7 @@ static int find_header_dir(char *buf, size_t len)
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
-		const char *rel[] = { "../include", "../include/fastpath" };
+		const char *rel[] = {"../include", "../include/fastpath"};
 
 		exe[n] = '\0';
 		*strrchr(exe, '/') = '\0';
@@ -1035,8 +1047,8 @@ struct loaded {
 
 static int load_policy(struct loaded *l)
 {
-	const char *entry = env.layer == SYRUP_LAYER_XDP ? "syrup_xdp" :
-							  "syrup_sk_reuseport";
+	const char *entry = env.layer == SYRUP_LAYER_XDP ? "syrup_xdp"
+							 : "syrup_sk_reuseport";
 	struct bpf_program *p;
 	char objpath[256];
 	const char *path = env.policy, *base;
@@ -1178,16 +1190,16 @@ static int apply_setting(const char *setting, int builtin, bool user_policy,
 			return fp_error("cannot write %s: %s", lk.name,
 					fp_strerror(-errno));
 	} else if (fp_parse_u64(val, 0, UINT64_MAX, &v)) {
-		return fp_error("invalid value '%s' for %s: want a number",
-				val, key);
+		return fp_error("invalid value '%s' for %s: want a number", val,
+				key);
 	}
 	snprintf(pk.name, sizeof(pk.name), "%s", key);
 	if (bpf_map_update_elem(params_fd, &pk, &v, BPF_ANY))
 		return fp_error("cannot write parameter %s: %s", key,
 				fp_strerror(-errno));
 	if (!quiet)
-		printf("%s/%u: %s = %s\n", proto_name(env.proto), env.port,
-		       key, val);
+		printf("%s/%u: %s = %s\n", proto_name(env.proto), env.port, key,
+		       val);
 	return 0;
 }
 
@@ -1212,8 +1224,8 @@ static int open_pin(const char *dir, const char *name)
 
 static void close_pinned(struct pinned *p)
 {
-	int *fds[] = { &p->conf_fd, &p->params_fd, &p->load_fd, &p->stats_fd,
-		       &p->socks_fd };
+	int *fds[] = {&p->conf_fd, &p->params_fd, &p->load_fd, &p->stats_fd,
+		      &p->socks_fd};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -1228,8 +1240,7 @@ static int read_pinned(const char *dir, struct pinned *p)
 	int fd;
 
 	memset(p, 0, sizeof(*p));
-	p->conf_fd = p->params_fd = p->load_fd = p->stats_fd = p->socks_fd =
-		-1;
+	p->conf_fd = p->params_fd = p->load_fd = p->stats_fd = p->socks_fd = -1;
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	fd = open_pin(dir, "info");
 	if (fd < 0)
@@ -1241,9 +1252,8 @@ static int read_pinned(const char *dir, struct pinned *p)
 	close(fd);
 	fd = open_pin(dir, "execs");
 	if (fd >= 0) {
-		for (__u32 i = 0; i < p->info.nr_executors &&
-				  i < SYRUP_MAX_EXECUTORS;
-		     i++)
+		for (__u32 i = 0;
+		     i < p->info.nr_executors && i < SYRUP_MAX_EXECUTORS; i++)
 			bpf_map_lookup_elem(fd, &i, &p->execs[i]);
 		close(fd);
 	}
@@ -1291,12 +1301,12 @@ static int open_port(struct pinned *p)
 				"give --proto",
 				env.port, env.port);
 	if (err)
-		return fp_error("no policy on %s%u (see 'syrup-steer status')",
-				env.have_proto ?
-					(env.proto == PROTO_TCP ? "tcp/" :
-								  "udp/") :
-					"port ",
-				env.port);
+		return fp_error(
+			"no policy on %s%u (see 'syrup-steer status')",
+			env.have_proto
+				? (env.proto == PROTO_TCP ? "tcp/" : "udp/")
+				: "port ",
+			env.port);
 	err = read_pinned(dir, p);
 	if (err)
 		return fp_error("cannot read %s: %s (a broken attach? "
@@ -1408,8 +1418,7 @@ static int cmd_status(void)
 
 		if (names[i]->d_name[0] == '.')
 			goto next;
-		snprintf(dir, sizeof(dir), "%s/%s", PIN_ROOT,
-			 names[i]->d_name);
+		snprintf(dir, sizeof(dir), "%s/%s", PIN_ROOT, names[i]->d_name);
 		if (read_pinned(dir, &p)) {
 			fp_warn("%s is incomplete (remove it with "
 				"'syrup-steer detach')",
@@ -1421,7 +1430,7 @@ static int cmd_status(void)
 		print_status_one(&p, fp_opts.json ? &j : NULL);
 		close_pinned(&p);
 		shown++;
-next:
+	next:
 		free(names[i]);
 	}
 	free(names);
@@ -1512,8 +1521,9 @@ static int pin_maps(struct bpf_object *obj, const char *dir)
 		if (bpf_map__is_internal(m) || !strcmp(name, "syrup_meta"))
 			continue;
 		/* the other layer's executor map stays unpinned */
-		if (!strcmp(name, env.layer == SYRUP_LAYER_XDP ? "syrup_socks" :
-								 "syrup_cpumap"))
+		if (!strcmp(name, env.layer == SYRUP_LAYER_XDP
+					  ? "syrup_socks"
+					  : "syrup_cpumap"))
 			continue;
 		if (!strncmp(name, "syrup_", 6))
 			name += 6;
@@ -1624,18 +1634,17 @@ static int cmd_attach(void)
 			 fp_strerror(-errno));
 		goto cleanup;
 	}
-	params_fd = bpf_map__fd(bpf_object__find_map_by_name(l.obj,
-							     "syrup_params"));
-	load_fd = bpf_map__fd(bpf_object__find_map_by_name(l.obj,
-							   "syrup_load"));
+	params_fd = bpf_map__fd(
+		bpf_object__find_map_by_name(l.obj, "syrup_params"));
+	load_fd =
+		bpf_map__fd(bpf_object__find_map_by_name(l.obj, "syrup_load"));
 	for (size_t i = 0; i < NR_PARAM_DEFS; i++) {
 		struct syrup_param_key k = {};
 
 		if (param_defs[i].builtin != l.builtin || param_defs[i].bytes)
 			continue;
 		snprintf(k.name, sizeof(k.name), "%s", param_defs[i].name);
-		bpf_map_update_elem(params_fd, &k, &param_defs[i].def,
-				    BPF_ANY);
+		bpf_map_update_elem(params_fd, &k, &param_defs[i].def, BPF_ANY);
 	}
 	for (int i = 0; i < env.nr_params; i++)
 		if (apply_setting(env.params[i], l.builtin, l.builtin <= 0,
@@ -1655,10 +1664,10 @@ static int cmd_attach(void)
 					 "(fd %u) as executor %u: %s%s",
 					 execs[i].info.pid, execs[i].info.fd, i,
 					 fp_strerror(err),
-					 err == -EBUSY ?
-						 " (another reuseport map "
-						 "holds it)" :
-						 "");
+					 err == -EBUSY
+						 ? " (another reuseport map "
+						   "holds it)"
+						 : "");
 				err = 1;
 				goto cleanup;
 			}
@@ -1668,13 +1677,13 @@ static int cmd_attach(void)
 			bpf_object__find_map_by_name(l.obj, "syrup_cpumap"));
 
 		for (int i = 0; i < nr_execs; i++) {
-			struct bpf_cpumap_val v = { .qsize = 2048 };
+			struct bpf_cpumap_val v = {.qsize = 2048};
 			__u32 cpu = execs[i].info.cpu;
 
-			if (bpf_map_update_elem(cpumap_fd, &cpu, &v,
-						BPF_ANY)) {
-				fp_error("cannot set up the queue to CPU %u: %s",
-					 cpu, fp_strerror(-errno));
+			if (bpf_map_update_elem(cpumap_fd, &cpu, &v, BPF_ANY)) {
+				fp_error(
+					"cannot set up the queue to CPU %u: %s",
+					cpu, fp_strerror(-errno));
 				goto cleanup;
 			}
 		}
@@ -1799,7 +1808,8 @@ static int cmd_detach(void)
 	snprintf(dir, sizeof(dir), "%s", p.dir);
 
 	if (p.info.layer == SYRUP_LAYER_SOCKET) {
-		/* First the very sockets attach took, if they are still there. */
+		/* First the very sockets attach took, if they are still there.
+		 */
 		for (__u32 i = 0; i < p.info.nr_executors; i++) {
 			const struct syrup_exec *e = &p.execs[i];
 			char fdpath[64], link[64], want[64];
@@ -1825,8 +1835,8 @@ static int cmd_detach(void)
 		}
 		/* Else any socket of the port (in the netns it was put in). */
 		if (!done) {
-			struct candidate *c = calloc((size_t)cand_cap,
-						     sizeof(*c));
+			struct candidate *c =
+				calloc((size_t)cand_cap, sizeof(*c));
 			int n;
 
 			if (!env.netns && p.info.netns[0] &&
@@ -1834,8 +1844,8 @@ static int cmd_detach(void)
 				fp_warn("cannot enter netns %s: looking in "
 					"this one",
 					p.info.netns);
-			n = c ? find_candidates(p.info.proto, p.info.port, c) :
-				0;
+			n = c ? find_candidates(p.info.proto, p.info.port, c)
+			      : 0;
 			for (int i = 0; i < n; i++) {
 				int sfd = take_fd(c[i].pid, c[i].fd, true);
 
@@ -1942,7 +1952,7 @@ static int stats_report(void *ctx, bool final)
 	__u32 n = in->nr_executors;
 	int err;
 
-	(void)final;
+	(void) final;
 	if (!fp_pin_dir_exists(c->p.dir))
 		return fp_error("%s/%u was detached", proto_name(in->proto),
 				in->port);
@@ -2004,8 +2014,8 @@ static int stats_report(void *ctx, bool final)
 	       in->port, in->policy, layer_name(in->layer),
 	       fp_opts.interval ? "this interval" : "since attach");
 	printf("  %-8s %12s %10s %8s %8s\n",
-	       in->layer == SYRUP_LAYER_XDP ? "EXEC/CPU" : "EXEC",
-	       "STEERED", "FALLBACK", "ERRORS", "DROPPED");
+	       in->layer == SYRUP_LAYER_XDP ? "EXEC/CPU" : "EXEC", "STEERED",
+	       "FALLBACK", "ERRORS", "DROPPED");
 	for (__u32 i = 0; i < n; i++) {
 		char name[32];
 
@@ -2122,8 +2132,7 @@ int main(int argc, char **argv)
 	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
 	if (cmd_index < 0)
 		return FP_EXIT_USAGE;
-	snprintf(name, sizeof(name), "syrup-steer %s",
-		 command_names[env.cmd]);
+	snprintf(name, sizeof(name), "syrup-steer %s", command_names[env.cmd]);
 	argv[cmd_index] = name;
 	argp_parse(&cmd_argps[env.cmd], argc - cmd_index, argv + cmd_index, 0,
 		   NULL, NULL);
