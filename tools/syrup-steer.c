@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1576,6 +1577,8 @@ static int cmd_attach(void)
 	__u32 zero = 0;
 	unsigned int caps = FP_CAP_BPF | FP_CAP_NET_ADMIN;
 
+	/* a closed stdout (| head) must not kill us before the cleanup */
+	signal(SIGPIPE, SIG_IGN);
 	if (env.layer == SYRUP_LAYER_SOCKET)
 		caps |= FP_CAP_SYS_PTRACE;
 	if (env.netns)
