@@ -145,6 +145,44 @@ teardown_file() {
 	assert_success
 }
 
+@test "-i: a detach during the live view ends it with a clear error" {
+	local ifc
+	ifc=$(fp_name fbsd)
+	pin_stats "$ifc" 80
+	bmc-stat -I "$ifc" -i 0.3 -n 20 >"$BATS_FILE_TMPDIR/detach" 2>&1 &
+	pid=$!
+	sleep 0.8
+	rm -rf "${PIN_ROOT:?}/$ifc"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 1
+	run cat "$BATS_FILE_TMPDIR/detach"
+	assert_line --regexp "^$ifc +0 +0 "
+	assert_line "bmc-stat: BMC was detached from $ifc"
+}
+
+@test "-i: a re-attach (new maps) during the live view is followed" {
+	local ifc
+	ifc=$(fp_name fbsr)
+	pin_stats "$ifc" 80
+	set_stats "$ifc" 1000 900 100 100 0 0 0 0 0 0
+	bmc-stat -I "$ifc" -i 0.4 -n 4 -j >"$BATS_FILE_TMPDIR/replace" &
+	pid=$!
+	sleep 0.6
+	# What --replace does: new maps pinned in place of the old ones.
+	rm -f "$PIN_ROOT/$ifc/stats"
+	bpftool map create "$PIN_ROOT/$ifc/stats" type percpu_array key 4 \
+		value 80 entries 1 name stats
+	set_stats "$ifc" 10 7 3 3 0 0 0 0 0 0
+	wait "$pid"
+	rm -rf "${PIN_ROOT:?}/$ifc"
+	# The new counters, counted from zero, show up once; nothing negative.
+	run jq -s --argjson n "$NCPU" -e '
+		length == 4 and (map(.gets) | add) == 10 * $n and
+		(map(.hits) | add) == 7 * $n' "$BATS_FILE_TMPDIR/replace"
+	assert_success
+}
+
 @test "-T prefixes each line with the time" {
 	run bmc-stat -I "$IF_A" -T
 	assert_success

@@ -49,6 +49,7 @@ _Static_assert(sizeof(struct bmc_stats) == NR_COUNTERS * sizeof(__u64),
 struct iface {
 	char name[256];
 	int stats_fd;
+	__u32 map_id;	  /* to notice a re-attach (--replace) */
 	__u32 value_size; /* per-CPU value size in the pinned map */
 	bool have_config;
 	struct bmc_config config;
@@ -231,7 +232,45 @@ static int open_iface(struct iface *ifc, const char *name)
 	/* Larger is fine: fields are only appended; we read the ones we know.
 	 */
 	ifc->value_size = info.value_size;
+	ifc->map_id = info.id;
 	return open_config(ifc);
+}
+
+/*
+ * Between reports of a live view: BMC may have been detached (say so and
+ * stop) or re-attached with --replace (follow the new maps; their counters
+ * start from zero).
+ */
+static int recheck_iface(struct iface *ifc)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char dir[512], path[512];
+	int fd, err;
+
+	if (fp_pin_path(dir, sizeof(dir), BMC_PIN_ROOT, ifc->name) ||
+	    fp_pin_path(path, sizeof(path), dir, "stats"))
+		return 1;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return fp_error("BMC was detached from %s", ifc->name);
+		return fp_error("cannot open %s: %s", path,
+				fp_strerror(-errno));
+	}
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err || info.id == ifc->map_id)
+		return 0;
+	fp_debug("BMC on %s was re-attached: following the new maps",
+		 ifc->name);
+	snprintf(dir, sizeof(dir), "%s",
+		 ifc->name); /* open_iface rewrites it */
+	close(ifc->stats_fd);
+	if (open_iface(ifc, dir))
+		return 1;
+	memset(ifc->prev, 0, sizeof(ifc->prev));
+	return 0;
 }
 
 /* Sums the per-CPU copies of iface's counters into ifc->cur. */
@@ -404,7 +443,9 @@ static int report(void *ctx, bool final)
 	(void)ctx;
 	(void) final;
 	for (k = 0; k < nr_ifaces; k++) {
-		err = read_counters(&ifaces[k]);
+		err = fp_opts.interval > 0 ? recheck_iface(&ifaces[k]) : 0;
+		if (!err)
+			err = read_counters(&ifaces[k]);
 		if (err)
 			return err;
 	}
