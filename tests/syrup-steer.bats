@@ -31,6 +31,7 @@ setup_file() {
 	local base=$((20000 + (RANDOM * 7 + $$) % 30000))
 	export P1=$base P2=$((base + 1)) P3=$((base + 2)) PX=$((base + 3))
 	export PX2=$((base + 4)) PNONE=$((base + 5)) P4=$((base + 6))
+	export P6=$((base + 7))
 	export T=$BATS_FILE_TMPDIR
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
@@ -40,6 +41,7 @@ setup_file() {
 	# two processes sharing one port, two sockets each
 	srv_start "$NS" "$T/s4a" --port "$P4" --workers 2
 	srv_start "$NS" "$T/s4b" --port "$P4" --workers 2
+	srv_start "$NS" "$T/s6" --port "$P6" --workers 3 --proto both --v6
 	fp_veth_pair "$NSS" "$NSC" "$IFS_" "$IFC" 10.79.0.1 10.79.0.2
 	# veth leaves TCP checksums to "hardware"; a frame that went through a
 	# cpumap arrives without that promise, so compute them on the sender.
@@ -68,7 +70,7 @@ setup_file() {
 
 teardown_file() {
 	local p
-	for p in "$P1" "$P2" "$P3" "$P4" "$PX" "$PX2" "$PNONE"; do
+	for p in "$P1" "$P2" "$P3" "$P4" "$P6" "$PX" "$PX2" "$PNONE"; do
 		syrup-steer detach --port "$p" --proto udp >/dev/null 2>&1 || true
 		syrup-steer detach --port "$p" --proto tcp >/dev/null 2>&1 || true
 		rm -rf "/sys/fs/bpf/syrup/udp-$p" "/sys/fs/bpf/syrup/tcp-$p"
@@ -80,7 +82,7 @@ teardown_file() {
 teardown() {
 	# each test detaches what it attached; this is for failed ones
 	local p
-	for p in "$P1" "$P2" "$P3" "$P4"; do
+	for p in "$P1" "$P2" "$P3" "$P4" "$P6"; do
 		syrup-steer detach --port "$p" --proto udp >/dev/null 2>&1 || true
 		syrup-steer detach --port "$p" --proto tcp >/dev/null 2>&1 || true
 	done
@@ -190,6 +192,33 @@ teardown() {
 	assert_output "0 1 2 3 0 1"
 	run steer detach --port "$P1" --proto tcp
 	assert_success
+}
+
+@test "IPv6 sockets: UDP payload and TCP connections over ::1" {
+	run steer attach --netns "$NS" --port "$P6" --policy "$FP_ROOT/examples/syrup/first-digit.c"
+	assert_success
+	run order --host ::1 --port "$P6" -c 4 --payload 2 --payload 0
+	assert_output "2 0 2 0"
+	# IPv4 to the dual-stack sockets goes through the same group
+	run order --port "$P6" -c 2 --payload 1
+	assert_output "1 1"
+	steer detach --port "$P6"
+	run steer attach --netns "$NS" --port "$P6" --proto tcp --policy rr
+	assert_success
+	run order --host ::1 --port "$P6" --proto tcp -c 4
+	assert_output "0 1 2 0"
+	steer detach --port "$P6" --proto tcp
+}
+
+@test "a TCP policy sees the SYN: no payload, so a payload policy falls back" {
+	run steer attach --netns "$NS" --port "$P1" --proto tcp \
+		--policy "$FP_ROOT/examples/syrup/first-digit.c"
+	assert_success
+	run cli --port "$P1" --proto tcp -c 3 --payload 2
+	assert_line "lost 0"
+	run bash -c "syrup-steer stats --port $P1 --proto tcp -j | jq -c '[.total.steered, .other.fallback]'"
+	assert_output "[0,3]"
+	steer detach --port "$P1" --proto tcp
 }
 
 @test "hash: every flow stays on one socket" {
