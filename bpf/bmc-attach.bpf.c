@@ -1065,6 +1065,9 @@ __noinline int bmc_lookup(struct slot *sl, struct textbuf *tb, __u32 ko,
 			continue;
 		if (stamp < bk->gen || stamp < st->flushed)
 			return 0; /* invalidated: a miss */
+		/* The clock only when something can expire. */
+		if ((deadline != NEVER || st->flush_at) && !now)
+			now = now_ns();
 		if (now >= deadline || (st->flush_at && now >= st->flush_at &&
 					filled < st->flush_at))
 			return 2;
@@ -1112,7 +1115,7 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 	if (pos >= plen || sc->req.b[pos & REQ_MASK] != '\n' || pos + 1 != plen)
 		return -2;
 
-	now = now_ns();
+	now = 0; /* read lazily by bmc_lookup */
 	/* Look every key up; copy hits to per-CPU slots. */
 #pragma clang loop unroll(disable)
 	for (__u32 k = 0; k < BMC_MAX_KEYS; k++) {
@@ -1250,8 +1253,16 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 		hdr[2] = bpf_htons(1);
 		hdr[3] = 0;
 		sum += hdr[0] + hdr[2];
-		if (bpf_xdp_store_bytes(ctx, off, hdr, 8))
-			return XDP_ABORTED;
+		{
+			__u16 *fh = (void *)(udp + 1);
+
+			if ((void *)(fh + 4) > data_end)
+				return XDP_ABORTED;
+			fh[0] = hdr[0];
+			fh[1] = hdr[1];
+			fh[2] = hdr[2];
+			fh[3] = hdr[3];
+		}
 		off += 8;
 #pragma clang loop unroll(disable)
 		for (__u32 k = 0; k < BMC_MAX_KEYS; k++) {
