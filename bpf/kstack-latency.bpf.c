@@ -229,6 +229,9 @@ int BPF_PROG(kstack_rq_issue, struct request *rq)
 	struct rq_state *rs, n = {};
 	__u64 key = (__u64)rq;
 
+	/* With -d, other disks' requests cost three loads, not a lookup. */
+	if (filter_dev && rq_dev(rq) != filter_dev)
+		return 0;
 	rs = bpf_map_lookup_elem(&rqs, &key);
 	if (rs) {
 		/* A requeued request keeps its first issue time. */
@@ -243,8 +246,6 @@ int BPF_PROG(kstack_rq_issue, struct request *rq)
 	 */
 	if (filter_tgid || filter_comm_on)
 		return 0;
-	if (filter_dev && rq_dev(rq) != filter_dev)
-		return 0;
 	n.issue_ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&rqs, &key, &n, BPF_NOEXIST);
 	return 0;
@@ -258,6 +259,8 @@ int BPF_PROG(kstack_rq_complete, struct request *rq, blk_status_t error,
 	struct rq_state *rs;
 	__u64 now;
 
+	if (filter_dev && rq_dev(rq) != filter_dev)
+		return 0;
 	rs = bpf_map_lookup_elem(&rqs, &key);
 	if (!rs)
 		return 0;
