@@ -130,6 +130,7 @@ struct slot {
 	__u32 len;
 	__u32 csum;
 	__u64 fence; /* per-CPU target of the seqlock's barriers */
+	__u64 hash;  /* of the request's key, from bmc_key */
 	__u8 blob[BMC_BLOB_MAX];
 };
 
@@ -303,12 +304,17 @@ __noinline __u64 bmc_tok(struct textbuf *tb, __u32 pos, __u32 end)
 	return (__u64)s << 32 | (p - s);
 }
 
-/* A key in a get line: like bmc_tok but also ends at CR or LF. */
-__noinline __u64 bmc_key(struct textbuf *tb, __u32 pos, __u32 end)
+/*
+ * A key in a get line: like bmc_tok but also ends at CR or LF. Its hash
+ * (as bmc_hash computes it) goes to sl->hash on the way.
+ */
+__noinline __u64 bmc_key(struct textbuf *tb, __u32 pos, __u32 end,
+			 struct slot *sl)
 {
+	__u64 h = fnv1a_init();
 	__u32 p = pos, s;
 
-	if (!tb)
+	if (!tb || !sl)
 		return 0;
 #pragma clang loop unroll(disable)
 	for (int i = 0; i < 8; i++) {
@@ -326,8 +332,11 @@ __noinline __u64 bmc_key(struct textbuf *tb, __u32 pos, __u32 end)
 		c = tb->b[p & REQ_MASK];
 		if (c == ' ' || c == '\r' || c == '\n')
 			break;
+		h ^= c;
+		h *= FNV_PRIME;
 		p++;
 	}
+	sl->hash = h ? h : 1;
 	return (__u64)s << 32 | (p - s);
 }
 
@@ -1002,7 +1011,7 @@ __noinline int bmc_lookup(struct slot *sl, struct textbuf *tb, __u32 ko,
 
 	if (!sl || !tb || !st)
 		return 0;
-	h = key_hash(tb, ko, kl);
+	h = sl->hash; /* bmc_key hashed the key while finding it */
 	b = bucket_of(h);
 	bk = bpf_map_lookup_elem(&buckets, &b);
 	if (!bk)
@@ -1096,7 +1105,8 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 	/* Keys: "get" (SP+ key)+ SP* CR? LF, at the end of the datagram. */
 #pragma clang loop unroll(disable)
 	for (int k = 0; k < BMC_MAX_KEYS + 1; k++) {
-		__u64 r = bmc_key(&sc->req, pos, plen);
+		__u64 r = bmc_key(&sc->req, pos, plen,
+				  &sc->slots[k & (BMC_MAX_KEYS - 1)]);
 		__u32 s = (__u32)(r >> 32), l = (__u32)r;
 
 		pos = s + l;
@@ -1116,7 +1126,7 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 		return -2;
 
 	now = 0; /* read lazily by bmc_lookup */
-	/* Look every key up; copy hits to per-CPU slots. */
+		 /* Look every key up; copy hits to per-CPU slots. */
 #pragma clang loop unroll(disable)
 	for (__u32 k = 0; k < BMC_MAX_KEYS; k++) {
 		__u32 ko, kl;
