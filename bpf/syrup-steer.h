@@ -5,8 +5,8 @@
 
 /*
  * Pinned under /sys/fs/bpf/syrup/PROTO-PORT/ (e.g. udp-9000), mode 0700:
- *   prog     the policy program (socket layer; the reuseport group holds it)
- *   link     the XDP link (XDP layer; unlinking it detaches)
+ *   prog     the policy program (the reuseport group or the XDP
+ *            dispatcher's progs map holds it too)
  *   conf     ARRAY[1] struct syrup_conf (include/syrup.h)
  *   params   HASH name -> u64, the policy's parameters (`set` writes here)
  *   load     ARRAY[64] u64, per-executor load the application writes
@@ -18,6 +18,16 @@
  *   execs    ARRAY[64] struct syrup_exec (how executors were numbered)
  * plus any map a user policy declares, under its own name.
  */
+
+/*
+ * XDP layer: one dispatcher per interface (bpf/syrup-dispatch.bpf.c), pinned
+ * under /sys/fs/bpf/syrup/xdp-IFINDEX-NETNSINODE/:
+ *   link     the XDP link of the dispatcher (removed with the last port)
+ *   progs    PROG_ARRAY[64]: slot -> a port's policy program
+ *   ports    HASH (proto << 16 | port) -> slot
+ */
+#define SYRUP_DISPATCH_SLOTS		64
+#define SYRUP_DISPATCH_KEY(proto, port) ((__u32)(proto) << 16 | (port))
 
 /* Built-in policies: conf.builtin. 0 is a user policy. */
 enum syrup_builtin {

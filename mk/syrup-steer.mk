@@ -12,3 +12,6 @@ $(BUILD)/syrup-server: tests/syrup-server.c | $(BUILD)
 $(BUILD)/syrup-client: tests/syrup-client.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread -lm
+
+# The XDP dispatcher (one per interface) is a second skeleton.
+SKELS_syrup-steer := $(BUILD)/syrup-dispatch.skel.h

@@ -69,7 +69,10 @@ setup_file() {
 }
 
 teardown_file() {
-	local p
+	local p ifx
+	# the XDP dispatcher of $IFS_, if a failed test left it
+	ifx=$(ip -n "$NSS" -o link show "$IFS_" 2>/dev/null | cut -d: -f1)
+	[ -n "$ifx" ] && rm -rf "/sys/fs/bpf/syrup/xdp-$ifx-$(stat -L -c %i "/run/netns/$NSS")"
 	for p in "$P1" "$P2" "$P3" "$P4" "$P6" "$PX" "$PX2" "$PNONE"; do
 		syrup-steer detach --port "$p" --proto udp >/dev/null 2>&1 || true
 		syrup-steer detach --port "$p" --proto tcp >/dev/null 2>&1 || true
@@ -440,11 +443,26 @@ teardown() {
 	assert_line "lost 0"
 	run bash -c "syrup-steer stats --port $PX -j | jq '.other.fallback > 0'"
 	assert_output true
-	# one XDP-layer port per interface
+	# a second port on the same interface gets its own policy (the
+	# interface's dispatcher hands each port to its program)
+	run steer set --port "$PX" cpu=1
 	run steer attach --netns "$NSS" --port "$PX2" --proto tcp --layer xdp \
-		--iface "$IFS_" --policy rr
-	assert_failure 1
-	assert_output "syrup-steer: $IFS_ already steers tcp/$PX at the XDP layer: one XDP-layer port per interface (detach it, or use --layer socket)"
+		--iface "$IFS_" --cpus 0,1 --policy "$T/cpu.c" --param cpu=0
+	assert_success
+	run ip netns exec "$NSC" taskset -c 1 "$FP_BUILD/syrup-client" --host 10.79.0.1 --proto tcp --port "$PX2" -c 3
+	assert_line "cpus 0 0 0"
+	run $c --port "$PX" -c 3
+	assert_line "cpus 1 1 1"
+	run steer status
+	assert_line --partial "tcp/$PX: policy cpu.c, xdp layer on $IFS_"
+	assert_line --partial "tcp/$PX2: policy cpu.c, xdp layer on $IFS_"
+	# detaching one leaves the other steering
+	run steer detach --port "$PX2"
+	assert_success
+	run $c --port "$PX" -c 3
+	assert_line "cpus 1 1 1"
+	run ip -n "$NSS" link show "$IFS_"
+	assert_output --partial "xdp"
 	run steer detach --port "$PX"
 	assert_success
 	assert_output "tcp/$PX: policy cpu.c detached from $IFS_"

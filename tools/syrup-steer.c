@@ -32,12 +32,14 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <linux/types.h>
 
 #include "fastpath.h"
 #include "syrup.h"
 #include "syrup-steer.h"
 #include "syrup-steer.skel.h"
+#include "syrup-dispatch.skel.h"
 
 #ifndef SO_ATTACH_REUSEPORT_EBPF
 #define SO_ATTACH_REUSEPORT_EBPF 52
@@ -1417,7 +1419,9 @@ static int cmd_status(void)
 		char dir[512];
 		struct pinned p;
 
-		if (names[i]->d_name[0] == '.')
+		/* dispatchers (xdp-*) are no port of their own */
+		if (names[i]->d_name[0] == '.' ||
+		    !strncmp(names[i]->d_name, "xdp-", 4))
 			goto next;
 		snprintf(dir, sizeof(dir), "%s/%s", PIN_ROOT, names[i]->d_name);
 		if (read_pinned(dir, &p)) {
@@ -1536,33 +1540,167 @@ static int pin_maps(struct bpf_object *obj, const char *dir)
 	return 0;
 }
 
-/* Which syrup port already owns XDP on this interface, if any. */
-static bool xdp_owner(unsigned int ifindex, char *who, size_t len)
+/* ---------------------------------------------------------------------- */
+/* The XDP dispatcher: one per interface, a slot per port                  */
+
+static __u64 netns_inode(void)
 {
-	struct dirent *de;
-	bool found = false;
-	DIR *d = opendir(PIN_ROOT);
+	struct stat st;
 
-	while (d && !found && (de = readdir(d))) {
-		char dir[512];
-		struct pinned p;
+	return stat("/proc/self/ns/net", &st) ? 0 : (__u64)st.st_ino;
+}
 
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", PIN_ROOT, de->d_name);
-		if (read_pinned(dir, &p))
-			continue;
-		if (p.info.layer == SYRUP_LAYER_XDP &&
-		    p.info.ifindex == ifindex) {
-			snprintf(who, len, "%s/%u", proto_name(p.info.proto),
-				 p.info.port);
-			found = true;
+static void xdp_dir_of(char *buf, size_t len, unsigned int ifindex, __u64 ns)
+{
+	snprintf(buf, len, "%s/xdp-%u-%llu", PIN_ROOT, ifindex,
+		 (unsigned long long)ns);
+}
+
+static enum fp_xdp_mode xdp_mode_of(unsigned int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+
+	if (bpf_xdp_query((int)ifindex, 0, &opts))
+		return FP_XDP_AUTO;
+	return opts.attach_mode == XDP_ATTACHED_SKB ? FP_XDP_GENERIC
+						    : FP_XDP_NATIVE;
+}
+
+struct dispatcher {
+	char dir[128];
+	int progs_fd, ports_fd;
+};
+
+static int pin_fd(int fd, const char *dir, const char *name)
+{
+	char path[256];
+
+	if (fp_pin_path(path, sizeof(path), dir, name))
+		return -ENAMETOOLONG;
+	return bpf_obj_pin(fd, path) ? -errno : 0;
+}
+
+/* Opens the interface's dispatcher, attaching one first if there is none. */
+static int dispatcher_open(struct dispatcher *d, unsigned int ifindex,
+			   enum fp_xdp_mode *used)
+{
+	d->progs_fd = d->ports_fd = -1;
+	xdp_dir_of(d->dir, sizeof(d->dir), ifindex, netns_inode());
+	if (!fp_pin_dir_exists(d->dir)) {
+		struct syrup_dispatch_bpf *skel;
+		int link_fd, err;
+
+		if (fp_xdp_attached(ifindex, NULL))
+			return fp_error("another XDP program is already "
+					"attached to %s (see 'ip link show "
+					"%s')",
+					env.iface, env.iface);
+		skel = syrup_dispatch_bpf__open_and_load();
+		if (!skel)
+			return fp_error("cannot load the XDP dispatcher: %s",
+					fp_strerror(-errno));
+		link_fd = fp_xdp_attach(
+			bpf_program__fd(skel->progs.syrup_dispatch), ifindex,
+			env.iface, env.xdp_mode, used);
+		if (link_fd < 0) {
+			syrup_dispatch_bpf__destroy(skel);
+			return 1;
 		}
-		close_pinned(&p);
+		err = fp_pin_dir_create(d->dir);
+		if (!err)
+			err = pin_fd(link_fd, d->dir, "link");
+		if (!err)
+			err = pin_fd(bpf_map__fd(skel->maps.syrup_progs),
+				     d->dir, "progs");
+		if (!err)
+			err = pin_fd(bpf_map__fd(skel->maps.syrup_ports),
+				     d->dir, "ports");
+		close(link_fd);
+		syrup_dispatch_bpf__destroy(skel);
+		if (err) {
+			fp_pin_dir_remove(d->dir, FP_BPFFS);
+			return fp_error("cannot pin the XDP dispatcher under "
+					"%s: %s",
+					d->dir, fp_strerror(err));
+		}
+	} else {
+		*used = xdp_mode_of(ifindex);
+		if (env.xdp_mode != FP_XDP_AUTO && env.xdp_mode != *used)
+			fp_warn("%s already runs syrup's XDP dispatcher in %s "
+				"mode: --mode %s ignored",
+				env.iface, fp_xdp_mode_name(*used),
+				fp_xdp_mode_name(env.xdp_mode));
 	}
-	if (d)
-		closedir(d);
-	return found;
+	d->progs_fd = open_pin(d->dir, "progs");
+	d->ports_fd = open_pin(d->dir, "ports");
+	if (d->progs_fd < 0 || d->ports_fd < 0)
+		return fp_error("cannot open the XDP dispatcher under %s: %s",
+				d->dir, fp_strerror(-errno));
+	return 0;
+}
+
+static void dispatcher_close(struct dispatcher *d)
+{
+	if (d->progs_fd >= 0)
+		close(d->progs_fd);
+	if (d->ports_fd >= 0)
+		close(d->ports_fd);
+	d->progs_fd = d->ports_fd = -1;
+}
+
+/* Gives the port a free slot: its packets go to prog_fd from now on. */
+static int dispatcher_insert(struct dispatcher *d, int prog_fd)
+{
+	bool used[SYRUP_DISPATCH_SLOTS] = {false};
+	__u32 key, next, slot, *prev = NULL;
+
+	while (!bpf_map_get_next_key(d->ports_fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(d->ports_fd, &next, &slot) &&
+		    slot < SYRUP_DISPATCH_SLOTS)
+			used[slot] = true;
+		key = next;
+		prev = &key;
+	}
+	for (slot = 0; slot < SYRUP_DISPATCH_SLOTS && used[slot]; slot++)
+		;
+	if (slot == SYRUP_DISPATCH_SLOTS)
+		return fp_error("%s already has %d XDP-layer ports", env.iface,
+				SYRUP_DISPATCH_SLOTS);
+	if (bpf_map_update_elem(d->progs_fd, &slot, &prog_fd, BPF_ANY))
+		return fp_error("cannot add the policy to the XDP dispatcher "
+				"of %s: %s",
+				env.iface, fp_strerror(-errno));
+	key = SYRUP_DISPATCH_KEY(env.proto, env.port);
+	if (bpf_map_update_elem(d->ports_fd, &key, &slot, BPF_NOEXIST))
+		return fp_error("cannot add %s/%u to the XDP dispatcher of %s: "
+				"%s",
+				proto_name(env.proto), env.port, env.iface,
+				fp_strerror(-errno));
+	return 0;
+}
+
+/* Takes the port out; the last port out removes the dispatcher. */
+static void dispatcher_remove(const char *dir, __u8 proto, __u16 port)
+{
+	int progs_fd = open_pin(dir, "progs"),
+	    ports_fd = open_pin(dir, "ports");
+	__u32 key = SYRUP_DISPATCH_KEY(proto, port), slot, next;
+	bool empty = true;
+
+	if (ports_fd >= 0 && !bpf_map_lookup_elem(ports_fd, &key, &slot)) {
+		bpf_map_delete_elem(ports_fd, &key);
+		if (progs_fd >= 0)
+			bpf_map_delete_elem(progs_fd, &slot);
+	}
+	if (ports_fd >= 0)
+		empty = bpf_map_get_next_key(ports_fd, NULL, &next) != 0;
+	if (progs_fd >= 0)
+		close(progs_fd);
+	if (ports_fd >= 0)
+		close(ports_fd);
+	/* unpinning the link detaches the dispatcher */
+	if (empty)
+		fp_pin_dir_remove(dir, FP_BPFFS);
 }
 
 static int cmd_attach(void)
@@ -1571,9 +1709,10 @@ static int cmd_attach(void)
 	struct syrup_conf conf = {};
 	enum fp_xdp_mode used = FP_XDP_NATIVE;
 	unsigned int ifindex = 0;
-	char dir[128], path[256], who[64];
-	bool pinned = false, attached = false;
-	int err = 1, prog_fd, link_fd = -1, params_fd, load_fd;
+	char dir[128], path[256], xdir[128];
+	bool pinned = false, attached = false, disp_opened = false;
+	int err = 1, prog_fd, params_fd, load_fd;
+	struct dispatcher disp = {.progs_fd = -1, .ports_fd = -1};
 	__u32 zero = 0;
 	unsigned int caps = FP_CAP_BPF | FP_CAP_NET_ADMIN;
 
@@ -1602,13 +1741,8 @@ static int cmd_attach(void)
 		ifindex = fp_ifindex(env.iface);
 		if (!ifindex)
 			return 1;
-		if (xdp_owner(ifindex, who, sizeof(who)))
-			return fp_error("%s already steers %s at the XDP "
-					"layer: one XDP-layer port per "
-					"interface (detach it, or use --layer "
-					"socket)",
-					env.iface, who);
-		if (fp_xdp_attached(ifindex, NULL))
+		xdp_dir_of(xdir, sizeof(xdir), ifindex, netns_inode());
+		if (!fp_pin_dir_exists(xdir) && fp_xdp_attached(ifindex, NULL))
 			return fp_error("another XDP program is already "
 					"attached to %s (see 'ip link show "
 					"%s')",
@@ -1700,9 +1834,15 @@ static int cmd_attach(void)
 	}
 	pinned = true;
 	err = pin_maps(l.obj, dir);
-	if (!err && env.layer == SYRUP_LAYER_SOCKET &&
-	    !fp_pin_path(path, sizeof(path), dir, "prog"))
+	if (!err && !fp_pin_path(path, sizeof(path), dir, "prog"))
 		err = bpf_obj_pin(prog_fd, path) ? -errno : 0;
+	if (!err && env.layer == SYRUP_LAYER_XDP) {
+		if (dispatcher_open(&disp, ifindex, &used)) {
+			err = 1;
+			goto cleanup;
+		}
+		disp_opened = true;
+	}
 	if (!err)
 		err = create_info_maps(dir, &l, used, ifindex);
 	if (err) {
@@ -1732,28 +1872,11 @@ static int cmd_attach(void)
 			attached = true;
 		}
 	} else {
-		link_fd = fp_xdp_attach(prog_fd, ifindex, env.iface,
-					env.xdp_mode, &used);
-		if (link_fd < 0) {
+		if (dispatcher_insert(&disp, prog_fd)) {
 			err = 1;
 			goto cleanup;
 		}
 		attached = true;
-		if (fp_pin_path(path, sizeof(path), dir, "link") ||
-		    bpf_obj_pin(link_fd, path)) {
-			fp_error("cannot pin the XDP link under %s: %s", dir,
-				 fp_strerror(-errno));
-			err = 1;
-			goto cleanup;
-		}
-		/* record the mode that took */
-		unlink(strcat(strcpy(path, dir), "/info"));
-		unlink(strcat(strcpy(path, dir), "/execs"));
-		if (create_info_maps(dir, &l, used, ifindex)) {
-			fp_error("cannot pin the policy's description");
-			err = 1;
-			goto cleanup;
-		}
 	}
 	err = 0;
 
@@ -1780,8 +1903,9 @@ cleanup:
 		if (env.layer == SYRUP_LAYER_SOCKET)
 			detach_sockets();
 	}
-	if (link_fd >= 0)
-		close(link_fd);
+	dispatcher_close(&disp);
+	if (err && disp_opened)
+		dispatcher_remove(disp.dir, env.proto, env.port);
 	if (err && pinned)
 		fp_pin_dir_remove(dir, FP_BPFFS);
 	for (int i = 0; i < nr_execs; i++)
@@ -1862,7 +1986,13 @@ static int cmd_detach(void)
 		}
 	}
 	close_pinned(&p);
-	/* For the XDP layer, unpinning the link detaches the program. */
+	if (p.info.layer == SYRUP_LAYER_XDP) {
+		char xdir[128];
+
+		xdp_dir_of(xdir, sizeof(xdir), p.info.ifindex,
+			   p.info.netns_ino);
+		dispatcher_remove(xdir, p.info.proto, p.info.port);
+	}
 	err = fp_pin_dir_remove(dir, FP_BPFFS);
 	if (err && err != -ENOENT)
 		return fp_error("cannot remove %s: %s", dir, fp_strerror(err));
