@@ -291,9 +291,9 @@ int BPF_PROG(kstack_sys_exit, struct pt_regs *regs, long ret)
 	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL, 0);
 	if (!st || !st->enter_ts)
 		return 0;
-	t4 = bpf_ktime_get_ns();
 	if (!st->bio_ts)
-		goto out; /* served without block I/O (page cache) */
+		goto out; /* served without block I/O (page cache, pipe) */
+	t4 = bpf_ktime_get_ns();
 
 	/* First issue and last completion among the read's requests. */
 	n = st->nr_rqs;
