@@ -15,3 +15,10 @@ $(BUILD)/syrup-client: tests/syrup-client.c | $(BUILD)
 
 # The XDP dispatcher (one per interface) is a second skeleton.
 SKELS_syrup-steer := $(BUILD)/syrup-dispatch.skel.h
+
+# XDP layer and dispatcher through BPF_PROG_TEST_RUN (run by the BATS file).
+EXTRA_BINS += $(BUILD)/syrup-xdp-test
+
+$(BUILD)/syrup-xdp-test: tests/syrup-xdp-test.c $(BUILD)/syrup-steer.skel.h $(BUILD)/syrup-dispatch.skel.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)

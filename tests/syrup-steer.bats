@@ -469,3 +469,11 @@ teardown() {
 	run ip -n "$NSS" link show "$IFS_"
 	refute_output --partial "xdp"
 }
+
+@test "xdp programs on crafted frames (BPF_PROG_TEST_RUN): other traffic passes unseen" {
+	run "$FP_BUILD/syrup-xdp-test"
+	assert_success
+	refute_output --partial "not ok"
+	assert_line "ok 4 - another port: passed, the policy never ran"
+	assert_line "ok 13 - dispatcher: another port passes unseen"
+}
