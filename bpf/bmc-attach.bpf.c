@@ -23,8 +23,11 @@
  *  3. memcached's reply at egress fills K only if pending[b] == 0,
  *     gen[b] <= S and the last flush <= S; the entry is stamped S and is
  *     served only while gen[b] <= S and flushed <= S (checked at every hit).
- *  4. The first reply (or FIN) memcached sends on the writer's connection
- *     proves the write was applied: gen[b] = ++seq again, then pending[b]--.
+ *  4. memcached's answer proves the write was applied: over UDP the reply
+ *     echoing the write's request id, over TCP the first reply (or FIN) on
+ *     the writer's connection. Then gen[b] = ++seq again, pending[b]--.
+ *     A write never answered (noreply) stops counting as pending after
+ *     BMC_PEND_TTL_NS (1 s).
  *
  * GET miss -> write -> old reply: the write's step 1 sets gen[b] > S, so the
  * fill is refused (stale_fills) and any fill that slipped in before step 1
@@ -426,6 +429,7 @@ static __always_inline __u32 set_of(__u64 h)
 struct conn_ref {
 	struct bmc_conn_key key;
 	int valid;
+	__u32 reqid; /* UDP: 0x10000 | the request's id; TCP: 0 */
 };
 
 /* A zeroed connection record (too big for the BPF stack). */
@@ -471,6 +475,7 @@ static __always_inline int pend_add(struct conn_ref *cr, __u32 b)
 		bpf_spin_lock(&c->lock);
 		if (c->npend < BMC_PEND_MAX) {
 			c->pend[c->npend & (BMC_PEND_MAX - 1)] = b;
+			c->preq[c->npend & (BMC_PEND_MAX - 1)] = cr->reqid;
 			c->npend++;
 			stored = 1;
 		}
@@ -1375,6 +1380,8 @@ static __always_inline int handle_udp(struct xdp_md *ctx, struct pkt *pk,
 		flush_conservative(&cr);
 		return XDP_PASS;
 	}
+	/* memcached echoes the request id: its reply ends this write. */
+	cr.reqid = 0x10000 | *(__u16 *)&sc->req.b[0];
 	if (plen > 12 && sc->req.b[8] == 'g' && sc->req.b[9] == 'e' &&
 	    sc->req.b[10] == 't' && sc->req.b[11] == ' ') {
 		stat_inc(S_GETS);
@@ -1659,32 +1666,55 @@ pass:
 /* TC egress: fills, and the end of pending writes                         */
 
 /* memcached answered on this connection: its earlier writes are applied. */
-static __always_inline void conn_reply(struct bmc_conn_key *ck, int closing)
+/*
+ * memcached answered on this connection: its earlier writes are applied.
+ * TCP (match 0): every pending write of the connection ends. UDP: only the
+ * write whose request id the reply echoes (match = 0x10000 | id); writes
+ * never answered (noreply) stop counting after BMC_PEND_TTL_NS.
+ */
+static __always_inline void conn_reply(struct bmc_conn_key *ck, __u32 match,
+				       int closing)
 {
 	struct bmc_conn *c = bpf_map_lookup_elem(&conns, ck);
 	struct bmc_state *st;
-	__u32 pend[BMC_PEND_MAX];
-	__u32 n, g;
+	__u32 out[BMC_PEND_MAX];
+	__u32 n, g, no = 0, nk = 0;
 
 	if (!c)
 		return;
 	bpf_spin_lock(&c->lock);
 	n = c->npend;
+	for (__u32 k = 0; k < BMC_PEND_MAX; k++) {
+		__u32 b, r;
+
+		if (k >= n)
+			break;
+		b = c->pend[k];
+		r = c->preq[k];
+		if (!match || r == match) {
+			/* volatile: no memcpy idiom in BPF */
+			*(volatile __u32 *)&out[no & (BMC_PEND_MAX - 1)] = b;
+			no++;
+		} else {
+			c->pend[nk & (BMC_PEND_MAX - 1)] = b;
+			c->preq[nk & (BMC_PEND_MAX - 1)] = r;
+			nk++;
+		}
+	}
+	c->npend = nk;
 	g = c->gpend;
-	for (int k = 0; k < BMC_PEND_MAX; k++)
-		pend[k] = c->pend[k];
-	c->npend = 0;
 	c->gpend = 0;
 	bpf_spin_unlock(&c->lock);
 	st = get_state();
 	if (!st)
 		return;
 	for (__u32 k = 0; k < BMC_PEND_MAX; k++) {
-		__u32 b = pend[k];
+		__u32 b;
 		struct bmc_bucket *bk;
 
-		if (k >= n)
+		if (k >= no)
 			break;
+		b = out[k & (BMC_PEND_MAX - 1)];
 		bk = bpf_map_lookup_elem(&buckets, &b);
 		if (!bk)
 			continue;
@@ -1695,7 +1725,7 @@ static __always_inline void conn_reply(struct bmc_conn_key *ck, int closing)
 		atomic_max(&st->flushed, next_seq(st));
 		__sync_fetch_and_add(&st->pending, -(__s64)g);
 	}
-	if (closing)
+	if (closing && nk == 0)
 		bpf_map_delete_elem(&conns, ck);
 }
 
@@ -2009,7 +2039,13 @@ int bmc_tx(struct __sk_buff *skb)
 		if (uh.source != port_be)
 			return TC_ACT_OK_;
 		conn_key_from(&ck, daddr, v6, uh.dest, IPPROTO_UDP_);
-		conn_reply(&ck, 1); /* UDP: no connection to keep */
+		{
+			__u16 id;
+
+			/* The write this reply answers (request id echoed). */
+			if (!bpf_skb_load_bytes(skb, l4 + 8, &id, 2))
+				conn_reply(&ck, 0x10000 | id, 1);
+		}
 		plen = bpf_ntohs(uh.len);
 		if (plen < 8 + 8 || l4 + plen > end)
 			return TC_ACT_OK_;
@@ -2048,7 +2084,7 @@ int bmc_tx(struct __sk_buff *skb)
 		/* Payload or FIN/RST comes from memcached, not a bare ACK. */
 		if (end > l4 + th.doff * 4 || th.fin || th.rst) {
 			conn_key_from(&ck, daddr, v6, th.dest, IPPROTO_TCP_);
-			conn_reply(&ck, th.fin || th.rst);
+			conn_reply(&ck, 0, th.fin || th.rst);
 		}
 	}
 	return TC_ACT_OK_;

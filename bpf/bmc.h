@@ -110,6 +110,7 @@ struct bmc_conn {
 	__u8 gpend; /* global pending units this connection holds */
 	__u8 pad;
 	__u32 pend[BMC_PEND_MAX];
+	__u32 preq[BMC_PEND_MAX]; /* UDP: 0x10000 | request id of each write */
 	__u32 stash_len; /* TCP: bytes of a cut command line kept here */
 	__u8 stash[BMC_STASH];
 };

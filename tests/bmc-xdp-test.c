@@ -745,6 +745,25 @@ static void test_consistency(void)
 	ok(STAT(stale_fills) == stale + 1 && get_hit(0, "race") == 0,
 	   "write in flight: a later GET's reply does not fill");
 
+	/* UDP: only the reply echoing the write's request id ends it. */
+	{
+		uint16_t wp;
+
+		udp_write("set race 0 0 4\r\nudp1\r\n"); /* request id 7 */
+		wp = last_port;
+		udp_reply(&f, 0, wp, 8, "END\r\n", 5); /* another request */
+		run_tc(&env, &f);
+		udp_get(&f, 0, 6010, 0x90, "get race\r\n");
+		run_xdp(&env, &f, &out, NULL);
+		stale = STAT(stale_fills);
+		udp_reply(&f, 0, 6010, 0x90,
+			  "VALUE race 0 4\r\nnew2\r\nEND\r\n", 27);
+		run_tc(&env, &f);
+		ok(STAT(stale_fills) == stale + 1 && get_hit(0, "race") == 0,
+		   "UDP: a reply to another request id does not end a write");
+		udp_write_reply(wp);
+	}
+
 	/* Once memcached answered the write, fills resume. */
 	tcp_reply(&c, "STORED\r\n");
 	set_model(4, "race", "0", "new2", 4, 1);
