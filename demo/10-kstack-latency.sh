@@ -28,11 +28,13 @@ echo "sandbox: $loop (direct I/O) over $work/disk.img"
 echo "\$ kstack-latency -d $disk &"
 kstack-latency -d "$disk" >"$work/table" 2>"$work/msg" &
 tracer=$!
-for _ in $(seq 100); do
+for _ in $(seq 200); do
 	grep -q 'Hit Ctrl-C' "$work/msg" && break
-	sleep 0.05
+	kill -0 "$tracer" 2>/dev/null || break
+	sleep 0.1
 done
 cat "$work/msg"
+grep -q 'Hit Ctrl-C' "$work/msg" || exit 1
 
 echo "\$ fio --filename=$loop --rw=randread --bs=4k --direct=1 --ioengine=psync --runtime=3 ..."
 fio --name=demo --filename="$loop" --rw=randread --bs=4k --direct=1 \
