@@ -14,7 +14,8 @@
  * Open-loop mode (--rate), for bench/syrup: UDP requests at a fixed rate
  * over FLOWS sockets for --duration seconds; every --long-every-th request
  * starts with --long-prefix. Prints latency percentiles of short and long
- * requests in microseconds.
+ * requests in microseconds, from just before the send to the kernel's
+ * receive timestamp of the reply (SO_TIMESTAMPNS).
  *
  * Closed-loop mode (--closed): FLOWS sockets, one request outstanding on
  * each, for --duration seconds. Prints requests per second.
@@ -66,6 +67,15 @@ static void usage(void)
 		"       syrup-client --port PORT --closed --duration SECS "
 		"[--flows N]\n");
 	exit(64);
+}
+
+/* CLOCK_REALTIME, the clock of SO_TIMESTAMPNS */
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t now_ns(void)
@@ -186,15 +196,40 @@ static void *receiver(void *arg)
 		}
 		for (int i = 0; i < n; i++) {
 			for (;;) {
-				ssize_t r = recv(ev[i].data.fd, buf,
-						 sizeof(buf) - 1, MSG_DONTWAIT);
+				char ctrl[CMSG_SPACE(sizeof(struct timespec))];
+				struct iovec iov = {buf, sizeof(buf) - 1};
+				struct msghdr mh = {
+					.msg_iov = &iov,
+					.msg_iovlen = 1,
+					.msg_control = ctrl,
+					.msg_controllen = sizeof(ctrl),
+				};
+				ssize_t r = recvmsg(ev[i].data.fd, &mh,
+						    MSG_DONTWAIT);
 				const char *body;
 				unsigned long seq;
 				int w, cpu;
-				uint64_t now = now_ns();
+				uint64_t now = wall_ns();
+				struct cmsghdr *cm;
 
 				if (r <= 0)
 					break;
+				/*
+				 * The kernel's receive time of the reply: our
+				 * own wakeup delay is not the server's latency.
+				 */
+				for (cm = CMSG_FIRSTHDR(&mh); cm;
+				     cm = CMSG_NXTHDR(&mh, cm)) {
+					struct timespec ts;
+
+					if (cm->cmsg_level != SOL_SOCKET ||
+					    cm->cmsg_type != SCM_TIMESTAMPNS)
+						continue;
+					memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+					now = (uint64_t)ts.tv_sec *
+						      1000000000ULL +
+					      (uint64_t)ts.tv_nsec;
+				}
 				buf[r] = '\0';
 				if (!parse_reply(buf, r, &w, &cpu, &body))
 					continue;
@@ -245,6 +280,7 @@ static int open_loop_mode(void)
 	int ep = epoll_create1(0);
 	size_t sent = 0;
 	char req[128];
+	int one = 1;
 
 	total = (size_t)(rate * duration) + 1;
 	sent_at = calloc(total, sizeof(*sent_at));
@@ -260,6 +296,8 @@ static int open_loop_mode(void)
 		}
 		ev.data.fd = fds[f];
 		epoll_ctl(ep, EPOLL_CTL_ADD, fds[f], &ev);
+		setsockopt(fds[f], SOL_SOCKET, SO_TIMESTAMPNS, &one,
+			   sizeof(one));
 	}
 	pthread_create(&rx, NULL, receiver, &ep);
 	start = now_ns();
@@ -273,7 +311,7 @@ static int open_loop_mode(void)
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		len = snprintf(req, sizeof(req), "%s %zu",
 			       is_long ? long_prefix : "S", i);
-		sent_at[i] = now_ns();
+		sent_at[i] = wall_ns();
 		/* a pseudo-random flow, the same sequence every run */
 		if (send(fds[(i * 2654435761U >> 7) % (size_t)flows], req,
 			 (size_t)len, 0) > 0)
