@@ -164,13 +164,11 @@ static __always_inline void record(__u32 layer, __u64 ns)
 	h->slots[slot]++;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(kstack_sys_enter, struct pt_regs *regs, long nr)
+/* Syscall entry of a read: start timing it. */
+static __always_inline int read_enter(void)
 {
 	struct read_state *st;
 
-	if (!is_read_syscall(nr))
-		return 0;
 	if (!task_selected(bpf_get_current_pid_tgid()))
 		return 0;
 	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL,
@@ -181,6 +179,15 @@ int BPF_PROG(kstack_sys_enter, struct pt_regs *regs, long nr)
 	st->nr_rqs = 0;
 	st->enter_ts = bpf_ktime_get_ns();
 	return 0;
+}
+
+/* The raw syscall tracepoint: every syscall on the machine passes here. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(kstack_sys_enter, struct pt_regs *regs, long nr)
+{
+	if (!is_read_syscall(nr))
+		return 0;
+	return read_enter();
 }
 
 SEC("tp_btf/block_bio_queue")
@@ -278,16 +285,14 @@ int BPF_PROG(kstack_rq_complete, struct request *rq, blk_status_t error,
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(kstack_sys_exit, struct pt_regs *regs, long ret)
+/* Syscall exit of a read: collect its requests, record its layers. */
+static __always_inline int read_exit(void)
 {
 	__u64 t0, t1, t2 = 0, t3 = 0, t4, done;
 	struct read_state *st;
 	struct rq_state *rs;
 	__u32 i, n;
 
-	if (!is_read_syscall(exit_syscall_nr(regs)))
-		return 0;
 	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL, 0);
 	if (!st || !st->enter_ts)
 		return 0;
@@ -347,3 +352,34 @@ out:
 	st->enter_ts = 0;
 	return 0;
 }
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(kstack_sys_exit, struct pt_regs *regs, long ret)
+{
+	if (!is_read_syscall(exit_syscall_nr(regs)))
+		return 0;
+	return read_exit();
+}
+
+/*
+ * The same through the per-syscall tracepoints (-s, needs tracefs): only
+ * the traced syscalls reach BPF, so other syscalls cost nothing, while each
+ * traced one takes the heavier perf path.
+ */
+#define KSTACK_SYSCALL_TP(name)                     \
+	SEC("tracepoint/syscalls/sys_enter_" #name) \
+	int kstack_enter_##name(void *ctx)          \
+	{                                           \
+		return read_enter();                \
+	}                                           \
+	SEC("tracepoint/syscalls/sys_exit_" #name)  \
+	int kstack_exit_##name(void *ctx)           \
+	{                                           \
+		return read_exit();                 \
+	}
+
+KSTACK_SYSCALL_TP(read)
+KSTACK_SYSCALL_TP(pread64)
+KSTACK_SYSCALL_TP(readv)
+KSTACK_SYSCALL_TP(preadv)
+KSTACK_SYSCALL_TP(preadv2)

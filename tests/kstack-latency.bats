@@ -78,8 +78,8 @@ release_reader() {
 @test "kstack-latency: --help exits 0 and lists every option" {
 	run kstack-latency --help
 	assert_success
-	for opt in --pid --comm --disk --histogram --interval --count --json \
-		--timestamp --verbose; do
+	for opt in --pid --comm --disk --histogram --syscall-tracepoints \
+		--interval --count --json --timestamp --verbose; do
 		assert_output --partial -- "$opt"
 	done
 }
@@ -134,6 +134,19 @@ release_reader() {
 	stop_tracer
 	run jq -r .ios "$OUT"
 	assert_output 50
+}
+
+@test "kstack-latency: -s (per-syscall tracepoints) counts the same reads" {
+	start_tracer -s -d "$DISK_A" -j
+	for engine in sync psync vsync pvsync pvsync2; do
+		fio --name=kstack-test --filename="$LOOP_A" --rw=randread \
+			--bs=4k --size=40k --direct=1 --iodepth=1 \
+			--ioengine=$engine --output-format=terse >/dev/null
+	done
+	direct_reads "$LOOP_A" 30
+	stop_tracer
+	run jq -r '"\(.ios) \(.layers.syscall.count) \(.layers.completion.count)"' "$OUT"
+	assert_output "80 80 80"
 }
 
 @test "kstack-latency: layers are non-negative and add up to the total" {

@@ -26,6 +26,7 @@ static struct {
 	const char *comm;
 	const char *disk;
 	bool histograms;
+	bool syscall_tp;
 } env;
 
 /* What one report shows for one layer, summed over CPUs. */
@@ -55,7 +56,13 @@ static const char *const layer_names[] = {
 	[KSTACK_INCOMPLETE] = "incomplete",
 };
 
-enum { OPT_PID = 'p', OPT_COMM = 'c', OPT_DISK = 'd', OPT_HIST = 'H' };
+enum {
+	OPT_PID = 'p',
+	OPT_COMM = 'c',
+	OPT_DISK = 'd',
+	OPT_HIST = 'H',
+	OPT_SYSCALL_TP = 's',
+};
 
 static const struct argp_option options[] = {
 	{"pid", OPT_PID, "PID", 0, "Only reads by process PID", 0},
@@ -65,6 +72,10 @@ static const struct argp_option options[] = {
 	 "Only I/O to DISK (e.g. loop3, sda or sda1)", 0},
 	{"histogram", OPT_HIST, NULL, 0,
 	 "Also print a log2 histogram per layer", 0},
+	{"syscall-tracepoints", OPT_SYSCALL_TP, NULL, 0,
+	 "Use the per-syscall tracepoints (needs tracefs): other syscalls "
+	 "then cost nothing, each traced read a little more",
+	 0},
 	{},
 };
 
@@ -93,6 +104,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_HIST:
 		env.histograms = true;
 		break;
+	case OPT_SYSCALL_TP:
+		env.syscall_tp = true;
+		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
@@ -116,7 +130,9 @@ static const char doc[] =
 	"table\n"
 	"    kstack-latency -d loop0 -i 1   # reads from loop0, every second\n"
 	"    kstack-latency -p 1234 -H      # reads by PID 1234, histograms\n"
-	"    kstack-latency -c fio -j -n 5  # fio's reads, 5 JSON lines\n";
+	"    kstack-latency -c fio -j -n 5  # fio's reads, 5 JSON lines\n"
+	"    kstack-latency -s              # spare the other syscalls "
+	"(tracefs)\n";
 
 static const struct argp argp = {options,  parse_opt, NULL, doc,
 				 children, NULL,      NULL};
@@ -176,6 +192,50 @@ static int resolve_pid(pid_t pid, pid_t *tgid)
 	if (*tgid != pid)
 		fp_debug("PID %d is a thread of process %d: filtering on %d",
 			 pid, *tgid, *tgid);
+	return 0;
+}
+
+/*
+ * Syscall entry and exit come either from the raw sys_enter/sys_exit
+ * tracepoints (the default: no tracefs, cheapest per traced read, but every
+ * syscall on the machine runs a program) or from the per-syscall
+ * tracepoints of the five read syscalls (-s). Only one set is loaded.
+ */
+static int choose_syscall_probes(struct kstack_latency_bpf *skel)
+{
+	struct bpf_program *raw[] = {skel->progs.kstack_sys_enter,
+				     skel->progs.kstack_sys_exit};
+	struct bpf_program *per[] = {
+		skel->progs.kstack_enter_read,
+		skel->progs.kstack_exit_read,
+		skel->progs.kstack_enter_pread64,
+		skel->progs.kstack_exit_pread64,
+		skel->progs.kstack_enter_readv,
+		skel->progs.kstack_exit_readv,
+		skel->progs.kstack_enter_preadv,
+		skel->progs.kstack_exit_preadv,
+		skel->progs.kstack_enter_preadv2,
+		skel->progs.kstack_exit_preadv2,
+	};
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+		bpf_program__set_autoload(raw[i], !env.syscall_tp);
+	for (i = 0; i < sizeof(per) / sizeof(per[0]); i++)
+		bpf_program__set_autoload(per[i], env.syscall_tp);
+	if (!env.syscall_tp)
+		return 0;
+	err = fp_mount_tracefs();
+	if (err)
+		return fp_error(
+			"cannot mount tracefs at /sys/kernel/tracing: %s "
+			"(-s needs it; without -s none is needed)",
+			fp_strerror(err));
+	if (!fp_probe_tracepoint("syscalls", "sys_enter_pread64"))
+		return fp_error(
+			"no syscalls:sys_enter_* tracepoints in this "
+			"kernel (CONFIG_FTRACE_SYSCALLS): run without -s");
 	return 0;
 }
 
@@ -398,6 +458,9 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->filter_dev = dev;
 	skel->rodata->filter_dev_part = is_part;
+	err = choose_syscall_probes(skel);
+	if (err)
+		goto cleanup;
 
 	err = kstack_latency_bpf__load(skel);
 	if (err) {
