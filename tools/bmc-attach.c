@@ -266,6 +266,21 @@ static unsigned int pinned_prog_id(const char *dir, const char *name)
 	return info.id;
 }
 
+static bool prog_is_named(unsigned int id, const char *name)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool same = false;
+
+	if (fd < 0)
+		return false;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		same = !strcmp(info.name, name);
+	close(fd);
+	return same;
+}
+
 static bool pin_exists(const char *dir, const char *name)
 {
 	char path[512];
@@ -678,6 +693,24 @@ static int do_attach(void)
 	cfg.netns_ino = (__u32)netns_ino();
 	cfg.attached_at = (__u64)time(NULL);
 
+	/* A filter of ours left by an attach that died half-way: remove. */
+	{
+		unsigned int id = 0;
+
+		if (fp_tc_attached(ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO,
+				   &id)) {
+			if (!prog_is_named(id, "bmc_tx")) {
+				fp_error("cannot attach TC egress to %s: "
+					 "another "
+					 "filter uses handle 0x%x priority %u",
+					 env.iface, BMC_TC_HANDLE, BMC_TC_PRIO);
+				goto cleanup;
+			}
+			fp_warn("removed a stale BMC filter from %s",
+				env.iface);
+			fp_tc_detach(ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO);
+		}
+	}
 	/* TC egress before XDP: fills must be running when hits start. */
 	if (fp_tc_attach(ifindex, env.iface, true,
 			 bpf_program__fd(skel->progs.bmc_tx), BMC_TC_HANDLE,
