@@ -22,9 +22,17 @@ teardown_file() {
 
 teardown() {
 	# A test that failed half-way must not leave a tracer or reader behind.
-	[ -n "${TRACER:-}" ] && kill -INT "$TRACER" 2>/dev/null
-	[ -n "${READER:-}" ] && kill "$READER" 2>/dev/null
-	wait 2>/dev/null || true
+	# Wait for those two only: a bare `wait` would also wait for the
+	# watchdog bats starts under BATS_TEST_TIMEOUT.
+	if [ -n "${TRACER:-}" ]; then
+		kill -INT "$TRACER" 2>/dev/null
+		wait "$TRACER" 2>/dev/null
+	fi
+	if [ -n "${READER:-}" ]; then
+		kill "$READER" 2>/dev/null
+		wait "$READER" 2>/dev/null
+	fi
+	return 0
 }
 
 # start_tracer ARGS...: runs kstack-latency in the background and returns
