@@ -107,6 +107,9 @@ teardown() {
 	run syrup-steer attach --port 9 --policy rr --layer xdp
 	assert_failure 64
 	assert_output --partial "--layer xdp needs --iface"
+	run syrup-steer attach --port 9 --policy rr --cpus 0,1
+	assert_failure 64
+	assert_output --partial "go with --layer xdp"
 	run syrup-steer attach --port 70000 --policy rr
 	assert_failure 64
 	run syrup-steer attach --port 9 --policy rr --proto sctp

@@ -113,6 +113,7 @@ static struct env {
 	const char *netns;
 	const char *cpus;
 	enum fp_xdp_mode xdp_mode;
+	bool have_mode;
 } env;
 
 /* One executor: a socket taken from an application, or a CPU. */
@@ -383,6 +384,7 @@ static error_t parse_cmd(int key, char *arg, struct argp_state *state)
 				   "invalid mode '%s': want auto, native "
 				   "or generic",
 				   arg);
+		env.have_mode = true;
 		break;
 	case OPT_NETNS:
 		env.netns = arg;
@@ -406,9 +408,10 @@ static error_t parse_cmd(int key, char *arg, struct argp_state *state)
 			if (env.layer == SYRUP_LAYER_XDP && !env.iface)
 				argp_error(state, "--layer xdp needs --iface");
 			if (env.layer != SYRUP_LAYER_XDP &&
-			    (env.iface || env.cpus))
-				argp_error(state, "--iface and --cpus go with "
-						  "--layer xdp");
+			    (env.iface || env.cpus || env.have_mode))
+				argp_error(state,
+					   "--iface, --cpus and --mode go "
+					   "with --layer xdp");
 			if (env.layer == SYRUP_LAYER_XDP && env.nr_pids)
 				argp_error(state, "--pid goes with --layer "
 						  "socket");
