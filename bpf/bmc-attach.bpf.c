@@ -52,7 +52,8 @@
 #define ETH_P_IPV6   0x86DD
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
-#define TC_ACT_OK_   0
+#define TC_ACT_NEXT \
+	(-1) /* TC_ACT_UNSPEC: an observer, later filters still run */
 
 #define REQ_BUF	     2048
 #define REQ_MASK     (REQ_BUF - 1)
@@ -2003,14 +2004,14 @@ int bmc_tx(struct __sk_buff *skb)
 	int v6 = 0;
 
 	if (bpf_skb_load_bytes(skb, 12, &eproto, 2))
-		return TC_ACT_OK_;
+		return TC_ACT_NEXT;
 	if (eproto == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
 
 		if (bpf_skb_load_bytes(skb, 14, &ip, sizeof(ip)))
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		if (ip.frag_off & bpf_htons(0x1fff))
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		l4 = 14 + ip.ihl * 4;
 		end = 14 + bpf_ntohs(ip.tot_len);
 		proto = ip.protocol;
@@ -2019,14 +2020,14 @@ int bmc_tx(struct __sk_buff *skb)
 		struct ipv6hdr ip6;
 
 		if (bpf_skb_load_bytes(skb, 14, &ip6, sizeof(ip6)))
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		l4 = 14 + 40;
 		end = l4 + bpf_ntohs(ip6.payload_len);
 		proto = ip6.nexthdr;
 		__builtin_memcpy(daddr, &ip6.daddr, 16);
 		v6 = 1;
 	} else {
-		return TC_ACT_OK_;
+		return TC_ACT_NEXT;
 	}
 	if (proto == IPPROTO_UDP_) {
 		struct udphdr uh;
@@ -2035,9 +2036,9 @@ int bmc_tx(struct __sk_buff *skb)
 		__u32 plen;
 
 		if (bpf_skb_load_bytes(skb, l4, &uh, sizeof(uh)))
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		if (uh.source != port_be)
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		conn_key_from(&ck, daddr, v6, uh.dest, IPPROTO_UDP_);
 		{
 			__u16 id;
@@ -2048,15 +2049,15 @@ int bmc_tx(struct __sk_buff *skb)
 		}
 		plen = bpf_ntohs(uh.len);
 		if (plen < 8 + 8 || l4 + plen > end)
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		plen -= 8;
 		__builtin_memcpy(rk.addr, ck.addr, 16);
 		rk.port = uh.dest;
 		if (bpf_skb_load_bytes(skb, l4 + 8, &rk.reqid, 2))
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		snap = bpf_map_lookup_elem(&reqs, &rk);
 		if (!snap)
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		s = *snap;
 		handle_reply(skb, l4 + 8, plen, s);
 		/*
@@ -2078,16 +2079,16 @@ int bmc_tx(struct __sk_buff *skb)
 		struct tcphdr th;
 
 		if (bpf_skb_load_bytes(skb, l4, &th, sizeof(th)))
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		if (th.source != port_be)
-			return TC_ACT_OK_;
+			return TC_ACT_NEXT;
 		/* Payload or FIN/RST comes from memcached, not a bare ACK. */
 		if (end > l4 + th.doff * 4 || th.fin || th.rst) {
 			conn_key_from(&ck, daddr, v6, th.dest, IPPROTO_TCP_);
 			conn_reply(&ck, 0, th.fin || th.rst);
 		}
 	}
-	return TC_ACT_OK_;
+	return TC_ACT_NEXT;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -280,7 +280,7 @@ static int fill_key(struct bmc_env *e, int v6, uint16_t sport, uint16_t reqid,
 	memcpy(rep + n, val, vlen);
 	memcpy(rep + n + vlen, "\r\nEND\r\n", 7);
 	udp_reply(&f, v6, sport, reqid, rep, (uint32_t)n + vlen + 7);
-	return run_tc(e, &f) == 0 ? 0 : -1;
+	return run_tc(e, &f) == -1 /* TC_ACT_UNSPEC */ ? 0 : -1;
 }
 
 static inline void read_stats(struct bmc_env *e, struct bmc_stats *sum)
