@@ -16,6 +16,7 @@
 #include "probe.h"
 #include "setup.h"
 #include "signals.h"
+#include "verifier.h"
 
 /* Exit statuses shared by every tool: argp's usage errors exit 64. */
 #define FP_EXIT_OK 0

@@ -980,67 +980,25 @@ static int compile_policy(const char *src, char *obj, size_t obj_len)
 }
 
 /* The verifier's verdict, readably: the error and the lines leading to it. */
-static bool is_insn_line(const char *l)
-{
-	while (*l >= '0' && *l <= '9')
-		l++;
-	return l[0] == ':' && l[1] == ' ' && l[2] == '(';
-}
-
 static void show_verifier_log(const char *policy)
 {
-	char *lines[4096], *p = log_buf, why[512] = "", where[256] = "";
-	int n = 0, last, first, insn = -1;
+	struct fp_verifier_report r;
 
-	while (*p && n < 4096) {
-		char *nl = strchr(p, '\n');
-
-		lines[n++] = p;
-		if (!nl)
-			break;
-		*nl = '\0';
-		p = nl + 1;
-	}
-	/* Drop the trailing summary ("processed N insns ...") and blanks. */
-	last = n - 1;
-	while (last >= 0 &&
-	       (!*lines[last] || !strncmp(lines[last], "processed ", 10) ||
-		!strncmp(lines[last], "verification time", 17) ||
-		!strncmp(lines[last], "stack depth", 11)))
-		last--;
-	if (last < 0) {
-		fp_error("the kernel refused policy %s (run with -v for "
-			 "libbpf's messages)",
-			 policy);
-		return;
-	}
-	/* The complaint: what follows the last instruction. */
-	for (int i = last; i >= 0 && insn < 0; i--)
-		if (is_insn_line(lines[i]))
-			insn = i;
-	for (int i = insn + 1; i <= last; i++) {
-		size_t off = strlen(why);
-
-		snprintf(why + off, sizeof(why) - off, "%s%s", off ? "; " : "",
-			 lines[i]);
-	}
-	if (!why[0])
-		snprintf(why, sizeof(why), "%s", lines[last]);
-	/* The source line of the refused instruction ("; code @ file:line"). */
-	for (int i = insn; i >= 0 && !where[0]; i--) {
-		char *at;
-
-		if (lines[i][0] != ';' || !(at = strstr(lines[i], " @ ")))
-			continue;
-		snprintf(where, sizeof(where), " (at %s: %.*s)", at + 3,
-			 (int)(at - lines[i] - 2), lines[i] + 2);
-	}
-	fp_error("the verifier refused policy %s: %s%s", policy, why, where);
-	first = last - 11 < 0 ? 0 : last - 11;
+	fp_verifier_explain(log_buf, 12, &r);
+	if (r.where[0])
+		fp_error("the verifier refused policy %s: %s (at %s)", policy,
+			 r.reason, r.where);
+	else
+		fp_error("the verifier refused policy %s: %s", policy,
+			 r.reason);
 	fprintf(stderr, "verifier log (last lines; the '; ' lines are your "
 			"source):\n");
-	for (int i = first; i <= last; i++)
-		fprintf(stderr, "  | %s\n", lines[i]);
+	for (const char *p = r.tail; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(stderr, "  | %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
 }
 
 struct loaded {

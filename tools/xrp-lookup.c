@@ -1926,56 +1926,6 @@ out:
 
 #define VLOG_SIZE (1 << 20)
 
-/* The verifier's reason: the last line that is not a statistic. */
-static void log_tail(char *log, const char **reason, const char **tail)
-{
-	char *end = log + strlen(log), *line;
-	int lines = 0;
-
-	*reason = "no reason given (see -v)";
-	*tail = log;
-	while (end > log) {
-		while (end > log && (end[-1] == '\n' || end[-1] == ' '))
-			*--end = '\0';
-		line = end;
-		while (line > log && line[-1] != '\n')
-			line--;
-		if (!strncmp(line, "processed ", 10) ||
-		    !strncmp(line, "verification time", 17) ||
-		    !strncmp(line, "stack depth", 11) ||
-		    !strncmp(line, "-- END PROG LOAD LOG", 20)) {
-			*line = '\0';
-			end = line;
-			continue;
-		}
-		break;
-	}
-	if (end == log)
-		return;
-	line = end;
-	while (line > log && line[-1] != '\n')
-		line--;
-	*reason = line;
-	/* Up to four lines of context before the reason. */
-	*tail = line;
-	while (*tail > log && lines < 4) {
-		(*tail)--;
-		while (*tail > log && (*tail)[-1] != '\n')
-			(*tail)--;
-		lines++;
-	}
-}
-
-static uint64_t log_insns(const char *log)
-{
-	const char *p, *last = NULL;
-
-	for (p = log; (p = strstr(p, "processed ")); p++)
-		if (p == log || p[-1] == '\n')
-			last = p;
-	return last ? strtoull(last + 10, NULL, 10) : 0;
-}
-
 /*
  * Opens the object (skeleton or user .o), loads only `prog_name` with the
  * given log level. Returns 0 when the verifier accepted it.
@@ -2033,7 +1983,8 @@ out:
 
 static int cmd_verify(void)
 {
-	const char *name = env.file, *prog, *obj = NULL, *reason, *tail;
+	const char *name = env.file, *prog, *obj = NULL;
+	struct fp_verifier_report report;
 	char path[160], inc[80], multi[96], out[4096], *log = NULL;
 	int err = 0, ret = 1;
 	uint64_t insns;
@@ -2095,7 +2046,8 @@ static int cmd_verify(void)
 	 * overflows, and then the kernel answers ENOSPC whatever the verdict.
 	 */
 	if (verify_load(obj, prog, 4, log, &err) == 0) {
-		insns = log_insns(log);
+		fp_verifier_explain(log, 5, &report);
+		insns = report.insns_processed;
 		if (fp_opts.json) {
 			struct fp_json j;
 
@@ -2120,8 +2072,8 @@ static int cmd_verify(void)
 	}
 	/* Refused: again with the full log; its tail holds the reason. */
 	verify_load(obj, prog, 1, log, &err);
-	log_tail(log, &reason, &tail);
 	fp_debug("verifier log:\n%s", log);
+	fp_verifier_explain(log, 5, &report);
 	if (fp_opts.json) {
 		struct fp_json j;
 
@@ -2129,23 +2081,23 @@ static int cmd_verify(void)
 		fp_json_object_begin(&j);
 		fp_json_kv_string(&j, "function", name);
 		fp_json_kv_string(&j, "verdict", "refused");
-		fp_json_kv_string(&j, "reason", reason);
-		fp_json_kv_string(&j, "log_tail", tail);
+		fp_json_kv_string(&j, "reason", report.reason);
+		fp_json_kv_string(&j, "log_tail", report.tail);
 		fp_json_object_end(&j);
 		fp_json_newline(&j);
 		fprintf(stderr, "%s: %s refused by the verifier: %s\n",
-			fp_tool_name, name, reason);
+			fp_tool_name, name, report.reason);
 	} else {
 		printf("%s: refused by the verifier\n", name);
 		printf("verifier log, last lines:\n");
-		for (const char *p = tail; *p;) {
+		for (const char *p = report.tail; *p;) {
 			size_t n = strcspn(p, "\n");
 
 			printf("  %.*s\n", (int)n, p);
 			p += n + (p[n] == '\n');
 		}
 		fprintf(stderr, "%s: %s refused by the verifier: %s\n",
-			fp_tool_name, name, reason);
+			fp_tool_name, name, report.reason);
 	}
 out:
 	free(log);
