@@ -47,7 +47,9 @@ setup_file() {
 	IF_SMALL=$(fp_name fbss)
 	IF_BIG=$(fp_name fbsg)
 	IF_TYPE=$(fp_name fbst)
-	export NCPU IF_A IF_B IF_SMALL IF_BIG IF_TYPE
+	IF_DET=$(fp_name fbsd) # made and removed by the tests themselves
+	IF_REP=$(fp_name fbsr)
+	export NCPU IF_A IF_B IF_SMALL IF_BIG IF_TYPE IF_DET IF_REP
 
 	pin_stats "$IF_A" 80
 	set_stats "$IF_A" 100 95 5 5 1 2 3 4 5 6
@@ -73,7 +75,8 @@ setup_file() {
 
 teardown_file() {
 	local ifc
-	for ifc in "$IF_A" "$IF_B" "$IF_SMALL" "$IF_BIG" "$IF_TYPE"; do
+	for ifc in "$IF_A" "$IF_B" "$IF_SMALL" "$IF_BIG" "$IF_TYPE" "$IF_DET" \
+		"$IF_REP" "$IF_SMALL-z"; do
 		[ -n "$ifc" ] && rm -rf "${PIN_ROOT:?}/$ifc"
 	done
 	rmdir "$PIN_ROOT" 2>/dev/null || true
@@ -146,8 +149,7 @@ teardown_file() {
 }
 
 @test "-i: a detach during the live view ends it with a clear error" {
-	local ifc
-	ifc=$(fp_name fbsd)
+	ifc=$IF_DET
 	pin_stats "$ifc" 80
 	bmc-stat -I "$ifc" -i 0.3 -n 20 >"$BATS_FILE_TMPDIR/detach" 2>&1 &
 	pid=$!
@@ -162,8 +164,7 @@ teardown_file() {
 }
 
 @test "-i: a re-attach (new maps) during the live view is followed" {
-	local ifc
-	ifc=$(fp_name fbsr)
+	ifc=$IF_REP
 	pin_stats "$ifc" 80
 	set_stats "$ifc" 1000 900 100 100 0 0 0 0 0 0
 	bmc-stat -I "$ifc" -i 0.4 -n 4 -j >"$BATS_FILE_TMPDIR/replace" &
