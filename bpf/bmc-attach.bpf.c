@@ -1689,40 +1689,71 @@ pass:
 /* ---------------------------------------------------------------------- */
 /* TC egress: fills, and the end of pending writes                         */
 
-/* memcached answered on this connection: its earlier writes are applied. */
+#define PEND_DEC 0x80000000U /* bmc_bump: also end the bucket's pending */
+
+/* Invalidate bucket v (again); PEND_DEC: it is no longer pending. */
+__noinline int bmc_bump(__u32 v)
+{
+	struct bmc_state *st = get_state();
+	__u32 b = v & ~PEND_DEC;
+	struct bmc_bucket *bk = bpf_map_lookup_elem(&buckets, &b);
+
+	if (!st || !bk)
+		return 0;
+	atomic_max(&bk->gen, next_seq(st));
+	if (v & PEND_DEC)
+		__sync_fetch_and_add(&bk->pending, -1);
+	return 0;
+}
+
 /*
  * memcached answered on this connection: its earlier writes are applied.
- * TCP (match 0): every pending write of the connection ends. UDP: only the
- * write whose request id the reply echoes (match = 0x10000 | id); writes
- * never answered (noreply) stop counting after BMC_PEND_TTL_NS.
+ * UDP (match = 0x10000 | id): the write whose request id the reply echoes
+ * ends. TCP (match 0): every pending write stops blocking fills and is
+ * invalidated once more now, and again at the next reply: this reply may
+ * answer an earlier pipelined command than the write, and the write's own
+ * reply then still kills anything filled in between. Writes never
+ * answered (noreply) stop blocking fills after BMC_PEND_TTL_NS.
  */
 static __always_inline void conn_reply(struct bmc_conn_key *ck, __u32 match,
 				       int closing)
 {
 	struct bmc_conn *c = bpf_map_lookup_elem(&conns, ck);
 	struct bmc_state *st;
-	__u32 out[BMC_PEND_MAX];
-	__u32 n, g, no = 0, nk = 0;
+	__u32 out[BMC_PEND_MAX], ans[BMC_PEND_MAX];
+	__u32 n, g, na = 0, no = 0, nk = 0;
 
 	if (!c)
 		return;
 	bpf_spin_lock(&c->lock);
 	n = c->npend;
-	for (__u32 k = 0; k < BMC_PEND_MAX; k++) {
-		__u32 b, r;
-
-		if (k >= n)
-			break;
-		b = c->pend[k];
-		r = c->preq[k];
-		if (!match || r == match) {
+	if (!match) {
+		na = c->nans;
+		for (__u32 k = 0; k < BMC_PEND_MAX; k++) {
 			/* volatile: no memcpy idiom in BPF */
-			*(volatile __u32 *)&out[no & (BMC_PEND_MAX - 1)] = b;
-			no++;
-		} else {
-			c->pend[nk & (BMC_PEND_MAX - 1)] = b;
-			c->preq[nk & (BMC_PEND_MAX - 1)] = r;
-			nk++;
+			*(volatile __u32 *)&ans[k] = c->ans[k];
+			*(volatile __u32 *)&out[k] = c->pend[k];
+			c->ans[k] = c->pend[k];
+		}
+		no = n;
+		c->nans = closing ? 0 : (__u8)n;
+	} else {
+		for (__u32 k = 0; k < BMC_PEND_MAX; k++) {
+			__u32 b, r;
+
+			if (k >= n)
+				break;
+			b = c->pend[k];
+			r = c->preq[k];
+			if (r == match) {
+				*(volatile __u32 *)&out[no &
+							(BMC_PEND_MAX - 1)] = b;
+				no++;
+			} else {
+				c->pend[nk & (BMC_PEND_MAX - 1)] = b;
+				c->preq[nk & (BMC_PEND_MAX - 1)] = r;
+				nk++;
+			}
 		}
 	}
 	c->npend = nk;
@@ -1732,18 +1763,17 @@ static __always_inline void conn_reply(struct bmc_conn_key *ck, __u32 match,
 	st = get_state();
 	if (!st)
 		return;
+#pragma clang loop unroll(disable)
 	for (__u32 k = 0; k < BMC_PEND_MAX; k++) {
-		__u32 b;
-		struct bmc_bucket *bk;
-
 		if (k >= no)
 			break;
-		b = out[k & (BMC_PEND_MAX - 1)];
-		bk = bpf_map_lookup_elem(&buckets, &b);
-		if (!bk)
-			continue;
-		atomic_max(&bk->gen, next_seq(st));
-		__sync_fetch_and_add(&bk->pending, -1);
+		bmc_bump(out[k & (BMC_PEND_MAX - 1)] | PEND_DEC);
+	}
+#pragma clang loop unroll(disable)
+	for (__u32 k = 0; k < BMC_PEND_MAX; k++) {
+		if (k >= na)
+			break;
+		bmc_bump(ans[k & (BMC_PEND_MAX - 1)]);
 	}
 	if (g) {
 		atomic_max(&st->flushed, next_seq(st));

@@ -48,7 +48,7 @@ struct bmc_config {
 #define BMC_WAYS      4	   /* set associativity */
 #define BMC_MAX_KEYS  8	   /* keys per multi-get answered in the kernel */
 #define BMC_UDP_MAX   1400 /* memcached's UDP payload limit per datagram */
-#define BMC_PEND_MAX  8	   /* buckets one connection keeps pending */
+#define BMC_PEND_MAX  16	   /* buckets one connection keeps pending */
 #define BMC_STASH     320	   /* a command line cut by a TCP segment end */
 
 /* One cache way. blob is the exact reply fragment memcached sent. */
@@ -108,9 +108,10 @@ struct bmc_conn {
 	__u8 state;	/* enum bmc_conn_state */
 	__u8 npend;
 	__u8 gpend; /* global pending units this connection holds */
-	__u8 pad;
+	__u8 nans;  /* TCP: writes answered once, invalidated at next reply */
 	__u32 pend[BMC_PEND_MAX];
 	__u32 preq[BMC_PEND_MAX]; /* UDP: 0x10000 | request id of each write */
+	__u32 ans[BMC_PEND_MAX];
 	__u32 stash_len; /* TCP: bytes of a cut command line kept here */
 	__u8 stash[BMC_STASH];
 };

@@ -745,6 +745,28 @@ static void test_consistency(void)
 	ok(STAT(stale_fills) == stale + 1 && get_hit(0, "race") == 0,
 	   "write in flight: a later GET's reply does not fill");
 
+	/*
+	 * Pipelined TCP: the first reply on the connection answers an earlier
+	 * command; a GET filled after it with the value from before the write
+	 * dies at the write's own reply (the next one on the connection).
+	 */
+	{
+		struct tcpconn p;
+
+		tcp_reply(&c, "STORED\r\n");
+		set_and_fill(4, "race", "0", "old", 3, "0");
+		tcp_open(&p);
+		tcp_send(&p, "get x\r\nset race 0 0 3\r\nnew\r\n", 28);
+		tcp_reply(&p, "END\r\n"); /* the get's answer */
+		ok(fill_key(&env, 0, 6020, 0x91, "race", "0", "old", 3) == 0 &&
+			   get_hit(0, "race") == 1,
+		   "pipelined TCP: a fill between two replies is possible...");
+		tcp_reply(&p, "STORED\r\n"); /* the set's answer */
+		model[4].cached = 0;
+		ok(get_hit(0, "race") == 0,
+		   "...and the write's own reply invalidates it again");
+	}
+
 	/* UDP: only the reply echoing the write's request id ends it. */
 	{
 		uint16_t wp;
