@@ -25,7 +25,9 @@
  *     served only while gen[b] <= S and flushed <= S (checked at every hit).
  *  4. memcached's answer proves the write was applied: over UDP the reply
  *     echoing the write's request id, over TCP the first reply (or FIN) on
- *     the writer's connection. Then gen[b] = ++seq again, pending[b]--.
+ *     the writer's connection. Then gen[b] = ++seq again, pending[b]--;
+ *     over TCP gen[b] is bumped once more at the next reply, in case the
+ *     first one answered an earlier pipelined command.
  *     A write never answered (noreply) stops counting as pending after
  *     BMC_PEND_TTL_NS (1 s).
  *
@@ -37,8 +39,10 @@
  * installed between a check and the install are stamped S < the new gen.
  * Anything we cannot parse with certainty (TCP stream out of sync, binary
  * protocol writes, unknown commands) flushes everything the same way, with
- * a global pending count. Residual: with pipelined TCP, "the first reply on
- * the connection" may answer an earlier command than the write; see
+ * a global pending count. Residual: with pipelined TCP, if memcached sends
+ * two replies on the connection before it applies the write (the write's
+ * own reply being the third or later), a GET processed in between could
+ * fill the old value until the write's next invalidation; see
  * docs/readme/20-bmc-attach.md.
  */
 #include "vmlinux.h"
