@@ -149,6 +149,7 @@ struct textbuf {
 };
 
 struct xdp_scratch {
+	__u8 hb[64]; /* the request's headers while the reply grows */
 	struct textbuf req;
 	__u8 fresh[sizeof(struct bmc_conn)]; /* zeroes for new connections */
 	__u32 pos, len; /* parse_stream's cursor, opaque to the verifier */
@@ -1122,6 +1123,7 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 	struct bmc_state *st = get_state();
 	__u64 now, sum;
 	int delta, head = 0;
+	__u8 *hb = sc->hb;
 
 	if (!st)
 		return -2;
@@ -1176,6 +1178,21 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 	/* Resize: headers + 8-byte frame header + blobs + "END\r\n". */
 	delta = (int)(pk->l4 + 8 + 8 + total + 5) -
 		(int)((long)pk->data_end - (long)pk->data);
+	/* Keep the headers: growing at the head moves the packet start. */
+	{
+		void *d = (void *)(long)ctx->data;
+		void *de = (void *)(long)ctx->data_end;
+
+		if (pk->v6) {
+			if (d + 14 + 40 + 8 > de)
+				return -1;
+			__builtin_memcpy(hb, d, 14 + 40 + 8);
+		} else {
+			if (d + 14 + 20 + 8 > de)
+				return -1;
+			__builtin_memcpy(hb, d, 14 + 20 + 8);
+		}
+	}
 	/*
 	 * Grow at the tail if the buffer has room, else at the head (veth
 	 * copies frames into buffers sized to fit, with only the XDP
@@ -1203,13 +1220,16 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 			return -3; /* no room: memcached answers */
 	}
 	if (head > 0) {
-		/* Move the headers to the new start; the rest is rewritten. */
-		__u8 hb[14 + 40 + 8];
-		__u32 hl = pk->v6 ? 14 + 40 + 8 : 14 + 20 + 8;
+		/* Headers saved before the resize go to the new start. */
+		void *d = (void *)(long)ctx->data;
+		void *de = (void *)(long)ctx->data_end;
 
-		if (bpf_xdp_load_bytes(ctx, head, hb, hl) ||
-		    bpf_xdp_store_bytes(ctx, 0, hb, hl))
+		if (d + 14 + 40 + 8 > de)
 			return XDP_ABORTED;
+		if (pk->v6)
+			__builtin_memcpy(d, hb, 14 + 40 + 8);
+		else
+			__builtin_memcpy(d, hb, 14 + 20 + 8);
 	}
 
 	{
@@ -1385,8 +1405,18 @@ static __always_inline int handle_udp(struct xdp_md *ctx, struct pkt *pk,
 	__u32 zero = 0, plen, skip;
 	int st, ret;
 
-	if (bpf_xdp_load_bytes(ctx, pk->l4, &uh, sizeof(uh)))
+	if (pk->simple) {
+		/* Fixed offsets: read the UDP header in place. */
+		void *d = (void *)(long)ctx->data;
+		void *de = (void *)(long)ctx->data_end;
+		struct udphdr *up = d + (pk->v6 ? 14 + 40 : 14 + 20);
+
+		if ((void *)(up + 1) > de)
+			return XDP_PASS;
+		uh = *up;
+	} else if (bpf_xdp_load_bytes(ctx, pk->l4, &uh, sizeof(uh))) {
 		return XDP_PASS;
+	}
 	if (uh.dest != port_be)
 		return XDP_PASS;
 	plen = bpf_ntohs(uh.len);
