@@ -37,6 +37,11 @@
  * processed by memcached before it (another socket, another thread) sees
  * pending[b] > 0 until step 4, and step 4 moves gen[b] past its S. Entries
  * installed between a check and the install are stamped S < the new gen.
+ * Several outstanding GETs of one key each carry their own S (keyed by
+ * client and request id), so a late old reply is judged by its own GET's
+ * S, never by a newer GET's. A write pending past the 1 s TTL no longer
+ * blocks fills, but its answer (step 4) still bumps gen[b]: whatever was
+ * filled meanwhile dies no later than memcached's reply to the write.
  * Anything we cannot parse with certainty (TCP stream out of sync, binary
  * protocol writes, unknown commands) flushes everything the same way, with
  * a global pending count. Residual: with pipelined TCP, if memcached sends

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
 	}
 	udp_get(&f, 0, 40001, 2, "get key:000042\r\n");
 	if (base) {
-		f.b[36] ^= 1; /* destination port 11211 -> 11210 */
+		f.b[36] ^= 1;	       /* destination port 11211 -> 11210 */
 		f.b[40] = f.b[41] = 0; /* no UDP checksum */
 	}
 	for (long i = 0; i < runs; i++) {
