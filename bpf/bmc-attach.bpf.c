@@ -1022,6 +1022,28 @@ static __always_inline __u16 csum_fold(__u64 s)
 	return (__u16)s;
 }
 
+/* Copies the first `len` bytes (rounded up to 64) of a cache blob, 64
+ * bytes a step: an entry and a per-CPU slot share BMC_BLOB_MAX. */
+static __always_inline void copy_blob(__u8 *dst, const __u8 *src, __u32 len)
+{
+#pragma clang loop unroll(disable)
+	for (__u32 c = 0; c < BMC_BLOB_MAX / 64; c++) {
+		__u64 *d = (__u64 *)&dst[c * 64];
+		const __u64 *from = (const __u64 *)&src[c * 64];
+
+		if (c * 64 >= len)
+			break;
+		d[0] = from[0];
+		d[1] = from[1];
+		d[2] = from[2];
+		d[3] = from[3];
+		d[4] = from[4];
+		d[5] = from[5];
+		d[6] = from[6];
+		d[7] = from[7];
+	}
+}
+
 static __always_inline __u16 swab16(__u16 v)
 {
 	return (__u16)((v << 8) | (v >> 8));
@@ -1076,22 +1098,7 @@ __noinline int bmc_lookup(struct slot *sl, struct textbuf *tb, __u32 ko,
 			if (blen > BMC_BLOB_MAX)
 				blen = BMC_BLOB_MAX;
 			sl->len = blen;
-#pragma clang loop unroll(disable)
-			for (__u32 c = 0; c < BMC_BLOB_MAX / 64; c++) {
-				__u64 *d = (__u64 *)&sl->blob[c * 64];
-				__u64 *src = (__u64 *)&e->blob[c * 64];
-
-				if (c * 64 >= blen)
-					break;
-				d[0] = src[0];
-				d[1] = src[1];
-				d[2] = src[2];
-				d[3] = src[3];
-				d[4] = src[4];
-				d[5] = src[5];
-				d[6] = src[6];
-				d[7] = src[7];
-			}
+			copy_blob(sl->blob, e->blob, blen);
 			ok = 1;
 		}
 		__sync_fetch_and_add(&sl->fence, 1);
@@ -1959,22 +1966,7 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 		e->key_len = kl;
 		e->csum = csum;
 		e->blob_len = blen;
-#pragma clang loop unroll(disable)
-		for (__u32 c = 0; c < BMC_BLOB_MAX / 64; c++) {
-			__u64 *d = (__u64 *)&e->blob[c * 64];
-			__u64 *src = (__u64 *)&sc->blob[c * 64];
-
-			if (c * 64 >= blen)
-				break;
-			d[0] = src[0];
-			d[1] = src[1];
-			d[2] = src[2];
-			d[3] = src[3];
-			d[4] = src[4];
-			d[5] = src[5];
-			d[6] = src[6];
-			d[7] = src[7];
-		}
+		copy_blob(e->blob, sc->blob, blen);
 		__sync_fetch_and_add(&e->seq, 1); /* even again: consistent */
 		bpf_spin_unlock(&e->lock);
 	}

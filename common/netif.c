@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -9,8 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "log.h"
 #include "netif.h"
 
@@ -30,6 +34,9 @@ unsigned int fp_ifindex(const char *ifname)
 	return idx;
 }
 
+/* Where the tool started, so a peer there can still be found after setns. */
+static int home_netns_fd = -1;
+
 int fp_netns_enter(const char *name)
 {
 	char path[256];
@@ -44,6 +51,8 @@ int fp_netns_enter(const char *name)
 		return fp_error("no network namespace named %s (%s: %s; see "
 				"'ip netns list')",
 				name, path, strerror(errno));
+	if (home_netns_fd < 0)
+		home_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (setns(fd, CLONE_NEWNET)) {
 		int err = errno;
 
@@ -55,90 +64,196 @@ int fp_netns_enter(const char *name)
 	return 0;
 }
 
-struct link_info {
-	int link;       /* IFLA_LINK, 0 if absent */
-	bool other_ns;  /* IFLA_LINK_NETNSID present */
-	char kind[32];  /* IFLA_INFO_KIND */
-};
-
-static void parse_linkinfo(struct rtattr *info, int len, struct link_info *li)
+unsigned long fp_netns_inode(void)
 {
-	for (struct rtattr *a = info; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == IFLA_INFO_KIND)
-			snprintf(li->kind, sizeof(li->kind), "%.*s",
-				 (int)RTA_PAYLOAD(a), (char *)RTA_DATA(a));
-	}
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (unsigned long)st.st_ino;
 }
 
-static int get_link(unsigned int ifindex, struct link_info *li)
+static int nl_request(void *req, size_t len, char *buf, size_t blen)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req;
-	char buf[16384];
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	int fd, len, err = -ENOENT;
-
-	memset(li, 0, sizeof(*li));
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
-	req.nh.nlmsg_type = RTM_GETLINK;
-	req.nh.nlmsg_flags = NLM_F_REQUEST;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = (int)ifindex;
+	int fd, n;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0) {
-		err = -errno;
-		goto out;
+	if (sendto(fd, req, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		n = -errno;
+		close(fd);
+		return n;
 	}
-	len = (int)recv(fd, buf, sizeof(buf), 0);
-	if (len < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)len);
-	     nh = NLMSG_NEXT(nh, len)) {
-		struct ifinfomsg *ifi;
+	n = (int)recv(fd, buf, blen, 0);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
+/* veth peer: its ifindex (IFLA_LINK) and namespace id (IFLA_LINK_NETNSID). */
+static int veth_peer(unsigned int ifindex, int *peer, int *nsid)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+		.nh.nlmsg_type = RTM_GETLINK,
+		.nh.nlmsg_flags = NLM_F_REQUEST,
+		.ifi.ifi_family = AF_UNSPEC,
+		.ifi.ifi_index = (int)ifindex,
+	};
+	char buf[16384];
+	int len = nl_request(&req, req.nh.nlmsg_len, buf, sizeof(buf));
+	bool veth = false;
+
+	*peer = 0;
+	*nsid = -1;
+	if (len < 0)
+		return len;
+	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	     NLMSG_OK(nh, (unsigned int)len); nh = NLMSG_NEXT(nh, len)) {
 		struct rtattr *a;
 		int alen;
 
-		if (nh->nlmsg_type == NLMSG_ERROR) {
-			err = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-			break;
-		}
 		if (nh->nlmsg_type != RTM_NEWLINK)
 			continue;
-		ifi = NLMSG_DATA(nh);
 		alen = (int)IFLA_PAYLOAD(nh);
-		for (a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-			if (a->rta_type == IFLA_LINK)
-				li->link = *(int *)RTA_DATA(a);
-			else if (a->rta_type == IFLA_LINK_NETNSID)
-				li->other_ns = true;
-			else if (a->rta_type == IFLA_LINKINFO)
-				parse_linkinfo(RTA_DATA(a), (int)RTA_PAYLOAD(a),
-					       li);
+		for (a = IFLA_RTA((struct ifinfomsg *)NLMSG_DATA(nh));
+		     RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+			if (a->rta_type == IFLA_LINK) {
+				*peer = *(int *)RTA_DATA(a);
+			} else if (a->rta_type == IFLA_LINK_NETNSID) {
+				*nsid = *(int *)RTA_DATA(a);
+			} else if (a->rta_type == IFLA_LINKINFO) {
+				struct rtattr *i = RTA_DATA(a);
+				int ilen = (int)RTA_PAYLOAD(a);
+
+				for (; RTA_OK(i, ilen); i = RTA_NEXT(i, ilen))
+					if (i->rta_type == IFLA_INFO_KIND &&
+					    !strncmp(RTA_DATA(i), "veth", 4))
+						veth = true;
+			}
 		}
-		err = 0;
-		break;
 	}
-out:
-	close(fd);
-	return err;
+	return veth ? 0 : -ENOENT;
 }
 
-int fp_veth_peer_ifindex(unsigned int ifindex)
+/* The id the current namespace gives the namespace open at fd, or -1. */
+static int netns_id_of(int fd)
 {
-	struct link_info li;
+	struct {
+		struct nlmsghdr nh;
+		struct rtgenmsg g;
+		char pad[3];
+		struct rtattr a;
+		__u32 fd;
+	} req = {
+		.nh.nlmsg_len = sizeof(req),
+		.nh.nlmsg_type = RTM_GETNSID,
+		.nh.nlmsg_flags = NLM_F_REQUEST,
+		.g.rtgen_family = AF_UNSPEC,
+		.a.rta_len = RTA_LENGTH(sizeof(__u32)),
+		.a.rta_type = NETNSA_FD,
+		.fd = (__u32)fd,
+	};
+	char buf[4096];
+	int len = nl_request(&req, sizeof(req), buf, sizeof(buf));
 
-	if (get_link(ifindex, &li) || strcmp(li.kind, "veth"))
+	if (len < 0)
 		return -1;
-	if (li.other_ns)
-		return 0;
-	return li.link;
+	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	     NLMSG_OK(nh, (unsigned int)len); nh = NLMSG_NEXT(nh, len)) {
+		struct rtattr *a;
+		int alen;
+
+		if (nh->nlmsg_type != RTM_NEWNSID)
+			continue;
+		alen = (int)(nh->nlmsg_len -
+			     NLMSG_LENGTH(sizeof(struct rtgenmsg)));
+		a = (struct rtattr *)((char *)NLMSG_DATA(nh) +
+				      NLMSG_ALIGN(sizeof(struct rtgenmsg)));
+		for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+			if (a->rta_type == NETNSA_NSID)
+				return *(int *)RTA_DATA(a);
+	}
+	return -1;
+}
+
+/*
+ * Is an XDP program attached to ifindex in the namespace at fd? Enters it
+ * and comes back. 1 yes, 0 no (name in *name), -1 cannot tell.
+ */
+static int xdp_in_netns(int fd, int ifindex, char *name, size_t len)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), r = -1;
+
+	if (self < 0)
+		return -1;
+	if (!setns(fd, CLONE_NEWNET)) {
+		if (!if_indextoname((unsigned int)ifindex, name))
+			snprintf(name, len, "ifindex %d", ifindex);
+		r = fp_xdp_attached((unsigned int)ifindex, NULL) ? 1 : 0;
+		if (setns(self, CLONE_NEWNET))
+			r = -1;
+	}
+	close(self);
+	return r;
+}
+
+/* Finds the peer's namespace among where we started and /run/netns/. */
+static int xdp_on_remote_peer(int peer, int nsid, char *name, size_t len,
+			      char *where, size_t wlen)
+{
+	struct dirent *de;
+	DIR *d;
+	int r = -1;
+
+	if (home_netns_fd >= 0 && netns_id_of(home_netns_fd) == nsid) {
+		snprintf(where, wlen, "the initial namespace");
+		return xdp_in_netns(home_netns_fd, peer, name, len);
+	}
+	d = opendir("/run/netns");
+	if (!d)
+		return -1;
+	while (r < 0 && (de = readdir(d))) {
+		char path[512];
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (netns_id_of(fd) == nsid) {
+			snprintf(where, wlen, "namespace %s", de->d_name);
+			r = xdp_in_netns(fd, peer, name, len);
+		}
+		close(fd);
+	}
+	closedir(d);
+	return r;
+}
+
+int fp_veth_peer_has_xdp(unsigned int ifindex, char *peer, size_t len,
+			 char *peer_name, size_t name_len)
+{
+	char where[300] = "";
+	int peer_idx, nsid, r;
+
+	if (veth_peer(ifindex, &peer_idx, &nsid) || peer_idx <= 0)
+		return -1;
+	if (nsid < 0) {
+		r = fp_xdp_attached((unsigned int)peer_idx, NULL) ? 1 : 0;
+		if (!if_indextoname((unsigned int)peer_idx, peer_name))
+			snprintf(peer_name, name_len, "ifindex %d", peer_idx);
+	} else {
+		/* Another namespace: only if we can find it by name. */
+		r = xdp_on_remote_peer(peer_idx, nsid, peer_name, name_len,
+				       where, sizeof(where));
+	}
+	snprintf(peer, len, "%s%s%s", peer_name, *where ? " in " : "", where);
+	return r;
 }

@@ -3,6 +3,8 @@
 #ifndef FASTPATH_NETIF_H
 #define FASTPATH_NETIF_H
 
+#include <stddef.h>
+
 /* Interface index, or prints "tool: no interface named X" and returns 0. */
 unsigned int fp_ifindex(const char *ifname);
 /*
@@ -10,10 +12,17 @@ unsigned int fp_ifindex(const char *ifname);
  * `ip netns exec`, bpffs pins stay visible. Prints and returns 1 on error.
  */
 int fp_netns_enter(const char *name);
+/* Inode of the current network namespace (/proc/self/ns/net), 0 if unknown. */
+unsigned long fp_netns_inode(void);
 /*
- * For veth: the peer's ifindex in the current namespace, 0 when the peer
- * lives in another namespace, -1 when `ifindex` is not a veth.
+ * For a veth: is an XDP program attached to its peer? (On veth, XDP_TX
+ * frames reach the peer only if it has one.) The peer may live in another
+ * namespace: one named under /run/netns, or the one the tool started in
+ * before fp_netns_enter(). Returns 1 yes, 0 no, with the peer described in
+ * `peer` ("vc0" or "vc0 in namespace cli") and its name in `peer_name`;
+ * -1 when ifindex is not a veth or the peer cannot be found.
  */
-int fp_veth_peer_ifindex(unsigned int ifindex);
+int fp_veth_peer_has_xdp(unsigned int ifindex, char *peer, size_t len,
+			 char *peer_name, size_t name_len);
 
 #endif

@@ -185,15 +185,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static unsigned long netns_ino(void)
-{
-	struct stat st;
-
-	if (stat("/proc/self/ns/net", &st))
-		return 0;
-	return (unsigned long)st.st_ino;
-}
-
 /* Is a network namespace with this inode still around (ours or named)? */
 static bool netns_alive(unsigned long ino)
 {
@@ -201,7 +192,7 @@ static bool netns_alive(unsigned long ino)
 	DIR *d;
 	bool alive = false;
 
-	if (ino == netns_ino())
+	if (ino == fp_netns_inode())
 		return true;
 	d = opendir("/run/netns");
 	if (!d)
@@ -393,200 +384,17 @@ static void print_attached(const char *dir, const struct bmc_config *cfg)
 }
 
 /* The namespace bmc-attach started in (before --netns), -1 if none. */
-static int home_netns_fd = -1;
-
-/*
- * Generic netlink helpers for the veth-peer check across namespaces. They
- * belong in common/netif.c (fp_veth_peer_netns would be a good name).
- */
-static int nl_request(void *req, size_t len, char *buf, size_t blen)
-{
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-	int fd, n;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, req, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	n = (int)recv(fd, buf, blen, 0);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n;
-}
-
-/* veth peer: its ifindex (IFLA_LINK) and namespace id (IFLA_LINK_NETNSID). */
-static int veth_peer(unsigned int ifindex, int *peer, int *nsid)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = {
-		.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-		.nh.nlmsg_type = RTM_GETLINK,
-		.nh.nlmsg_flags = NLM_F_REQUEST,
-		.ifi.ifi_family = AF_UNSPEC,
-		.ifi.ifi_index = (int)ifindex,
-	};
-	char buf[16384];
-	int len = nl_request(&req, req.nh.nlmsg_len, buf, sizeof(buf));
-	bool veth = false;
-
-	*peer = 0;
-	*nsid = -1;
-	if (len < 0)
-		return len;
-	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-	     NLMSG_OK(nh, (unsigned int)len); nh = NLMSG_NEXT(nh, len)) {
-		struct rtattr *a;
-		int alen;
-
-		if (nh->nlmsg_type != RTM_NEWLINK)
-			continue;
-		alen = (int)IFLA_PAYLOAD(nh);
-		for (a = IFLA_RTA((struct ifinfomsg *)NLMSG_DATA(nh));
-		     RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-			if (a->rta_type == IFLA_LINK)
-				*peer = *(int *)RTA_DATA(a);
-			else if (a->rta_type == IFLA_LINK_NETNSID)
-				*nsid = *(int *)RTA_DATA(a);
-			else if (a->rta_type == IFLA_LINKINFO) {
-				struct rtattr *i = RTA_DATA(a);
-				int ilen = (int)RTA_PAYLOAD(a);
-
-				for (; RTA_OK(i, ilen); i = RTA_NEXT(i, ilen))
-					if (i->rta_type == IFLA_INFO_KIND &&
-					    !strncmp(RTA_DATA(i), "veth", 4))
-						veth = true;
-			}
-		}
-	}
-	return veth ? 0 : -ENOENT;
-}
-
-/* The id the current namespace gives the namespace open at fd, or -1. */
-static int netns_id_of(int fd)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct rtgenmsg g;
-		char pad[3];
-		struct rtattr a;
-		__u32 fd;
-	} req = {
-		.nh.nlmsg_len = sizeof(req),
-		.nh.nlmsg_type = RTM_GETNSID,
-		.nh.nlmsg_flags = NLM_F_REQUEST,
-		.g.rtgen_family = AF_UNSPEC,
-		.a.rta_len = RTA_LENGTH(sizeof(__u32)),
-		.a.rta_type = NETNSA_FD,
-		.fd = (__u32)fd,
-	};
-	char buf[4096];
-	int len = nl_request(&req, sizeof(req), buf, sizeof(buf));
-
-	if (len < 0)
-		return -1;
-	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-	     NLMSG_OK(nh, (unsigned int)len); nh = NLMSG_NEXT(nh, len)) {
-		struct rtattr *a;
-		int alen;
-
-		if (nh->nlmsg_type != RTM_NEWNSID)
-			continue;
-		alen = (int)(nh->nlmsg_len -
-			     NLMSG_LENGTH(sizeof(struct rtgenmsg)));
-		a = (struct rtattr *)((char *)NLMSG_DATA(nh) +
-				      NLMSG_ALIGN(sizeof(struct rtgenmsg)));
-		for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen))
-			if (a->rta_type == NETNSA_NSID)
-				return *(int *)RTA_DATA(a);
-	}
-	return -1;
-}
-
-/*
- * Is an XDP program attached to ifindex in the namespace at fd? Enters it
- * and comes back. 1 yes, 0 no (name in *name), -1 cannot tell.
- */
-static int xdp_in_netns(int fd, int ifindex, char *name, size_t len)
-{
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), r = -1;
-
-	if (self < 0)
-		return -1;
-	if (!setns(fd, CLONE_NEWNET)) {
-		if (!if_indextoname((unsigned int)ifindex, name))
-			snprintf(name, len, "ifindex %d", ifindex);
-		r = fp_xdp_attached((unsigned int)ifindex, NULL) ? 1 : 0;
-		if (setns(self, CLONE_NEWNET))
-			r = -1;
-	}
-	close(self);
-	return r;
-}
-
-/* Finds the peer's namespace among /run/netns/ and where we started. */
-static int xdp_on_remote_peer(int peer, int nsid, char *name, size_t len,
-			      char *where, size_t wlen)
-{
-	struct dirent *de;
-	DIR *d;
-	int r = -1;
-
-	if (home_netns_fd >= 0 && netns_id_of(home_netns_fd) == nsid) {
-		snprintf(where, wlen, "the initial namespace");
-		return xdp_in_netns(home_netns_fd, peer, name, len);
-	}
-	d = opendir("/run/netns");
-	if (!d)
-		return -1;
-	while (r < 0 && (de = readdir(d))) {
-		char path[512];
-		int fd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (netns_id_of(fd) == nsid) {
-			snprintf(where, wlen, "namespace %s", de->d_name);
-			r = xdp_in_netns(fd, peer, name, len);
-		}
-		close(fd);
-	}
-	closedir(d);
-	return r;
-}
-
 static void warn_veth_peer(unsigned int ifindex)
 {
-	char name[32], where[300] = "";
-	int peer, nsid, r;
+	char peer[320], name[32];
 
-	if (veth_peer(ifindex, &peer, &nsid) || peer <= 0)
-		return; /* not a veth */
-	if (nsid < 0) {
-		r = fp_xdp_attached((unsigned int)peer, NULL) ? 1 : 0;
-		if (!if_indextoname((unsigned int)peer, name))
-			snprintf(name, sizeof(name), "ifindex %d", peer);
-	} else {
-		/* Another namespace: only if we can find it by name. */
-		r = xdp_on_remote_peer(peer, nsid, name, sizeof(name), where,
-				       sizeof(where));
-	}
-	if (r != 0)
-		return;
-	fp_warn("%s is a veth whose peer %s%s%s has no XDP program: BMC's "
+	if (fp_veth_peer_has_xdp(ifindex, peer, sizeof(peer), name,
+				 sizeof(name)) != 0)
+		return; /* not a veth, peer has XDP, or cannot tell */
+	fp_warn("%s is a veth whose peer %s has no XDP program: BMC's "
 		"XDP_TX replies will be dropped there (attach one to %s, e.g. "
 		"an XDP_PASS program)",
-		env.iface, name, *where ? " in " : "", where, name);
+		env.iface, peer, name);
 }
 
 static int do_attach(void)
@@ -611,7 +419,7 @@ static int do_attach(void)
 	if (fp_pin_dir_exists(dir)) {
 		bool cfg_ok = read_config(dir, &old) == 0;
 
-		if (cfg_ok && old.netns_ino != netns_ino() &&
+		if (cfg_ok && old.netns_ino != fp_netns_inode() &&
 		    netns_alive(old.netns_ino))
 			return fp_error(
 				"BMC already runs on an interface named "
@@ -620,16 +428,16 @@ static int do_attach(void)
 				"name, so detach it there first "
 				"(bmc-attach --detach %s --netns NAME)",
 				env.iface, old.netns_ino, env.iface);
-		if (cfg_ok && old.netns_ino == netns_ino() && !env.replace)
+		if (cfg_ok && old.netns_ino == fp_netns_inode() && !env.replace)
 			return fp_error("BMC is already attached to %s (use "
 					"--replace to reload it, or --detach "
 					"first)",
 					env.iface);
 		/* --replace, or leftovers of a vanished namespace. */
 		if (remove_attachment(dir, cfg_ok ? &old : NULL,
-				      cfg_ok && old.netns_ino == netns_ino()))
+				      cfg_ok && old.netns_ino == fp_netns_inode()))
 			return 1;
-		if (!cfg_ok || old.netns_ino != netns_ino())
+		if (!cfg_ok || old.netns_ino != fp_netns_inode())
 			fp_warn("removed stale pins at %s", dir);
 	}
 	if (fp_xdp_attached(ifindex, NULL))
@@ -690,7 +498,7 @@ static int do_attach(void)
 	cfg.cache_size = env.cache_size;
 	cfg.cache_entries = entries;
 	cfg.max_age = env.max_age;
-	cfg.netns_ino = (__u32)netns_ino();
+	cfg.netns_ino = (__u32)fp_netns_inode();
 	cfg.attached_at = (__u64)time(NULL);
 
 	/* A filter of ours left by an attach that died half-way: remove. */
@@ -787,7 +595,7 @@ static int do_detach(void)
 				"detach; see bmc-attach --status)",
 				env.iface);
 	cfg_ok = read_config(dir, &cfg) == 0;
-	same_ns = cfg_ok && cfg.netns_ino == netns_ino();
+	same_ns = cfg_ok && cfg.netns_ino == fp_netns_inode();
 	if (cfg_ok && !same_ns && netns_alive(cfg.netns_ino))
 		return fp_error("BMC on %s was attached in another network "
 				"namespace (inode %u): add --netns NAME",
@@ -917,7 +725,6 @@ int main(int argc, char **argv)
 				fp_strerror(err));
 	if (env.action == ACT_STATUS)
 		return do_status();
-	home_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (env.netns && fp_netns_enter(env.netns))
 		return FP_EXIT_FAIL;
 	if (env.action == ACT_DETACH)

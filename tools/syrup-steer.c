@@ -1504,13 +1504,6 @@ static int pin_maps(struct bpf_object *obj, const char *dir)
 /* ---------------------------------------------------------------------- */
 /* The XDP dispatcher: one per interface, a slot per port                  */
 
-static __u64 netns_inode(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/ns/net", &st) ? 0 : (__u64)st.st_ino;
-}
-
 static void xdp_dir_of(char *buf, size_t len, unsigned int ifindex, __u64 ns)
 {
 	snprintf(buf, len, "%s/xdp-%u-%llu", PIN_ROOT, ifindex,
@@ -1546,7 +1539,7 @@ static int dispatcher_open(struct dispatcher *d, unsigned int ifindex,
 			   enum fp_xdp_mode *used)
 {
 	d->progs_fd = d->ports_fd = -1;
-	xdp_dir_of(d->dir, sizeof(d->dir), ifindex, netns_inode());
+	xdp_dir_of(d->dir, sizeof(d->dir), ifindex, (__u64)fp_netns_inode());
 	if (!fp_pin_dir_exists(d->dir)) {
 		struct syrup_dispatch_bpf *skel;
 		int link_fd, err;
@@ -1702,7 +1695,7 @@ static int cmd_attach(void)
 		ifindex = fp_ifindex(env.iface);
 		if (!ifindex)
 			return 1;
-		xdp_dir_of(xdir, sizeof(xdir), ifindex, netns_inode());
+		xdp_dir_of(xdir, sizeof(xdir), ifindex, (__u64)fp_netns_inode());
 		if (!fp_pin_dir_exists(xdir) && fp_xdp_attached(ifindex, NULL))
 			return fp_error("another XDP program is already "
 					"attached to %s (see 'ip link show "
