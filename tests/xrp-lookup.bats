@@ -355,6 +355,10 @@ EOF
 	[ "$status" -eq 0 ]
 	assert_output --partial "xrp-lookup: engine auto: using uring (no XRP in this kernel)"
 	assert_output --partial "1 1"
+	run xrp-lookup get -v --engine auto "$XRP_DIR/db1" 1
+	assert_success
+	assert_output --regexp "BPF_PROG_TYPE_XRP in kernel BTF \.+ no"
+	assert_output --regexp "io_uring \.+ yes"
 }
 
 @test "bench reports rates, latency, CPU and system calls for each engine" {

@@ -1455,9 +1455,25 @@ static bool uring_works(void)
 	return true;
 }
 
+/* With -v: what the engine choice rests on, one probe a line. */
+static void print_engine_probes(void)
+{
+	if (!fp_opts.verbose)
+		return;
+	fprintf(stderr, "%s: engine probes:\n", fp_tool_name);
+	fp_probe_print(stderr, "BPF_PROG_TYPE_XRP in kernel BTF",
+		       fp_probe_btf_enum_value("BPF_PROG_TYPE_XRP"));
+	fp_probe_print(stderr, "struct bpf_xrp in kernel BTF",
+		       fp_probe_btf_type("bpf_xrp"));
+	fp_probe_print(stderr, "read_xrp system call", xrp_syscall());
+	fp_probe_print(stderr, "io_uring", uring_works());
+}
+
 static int choose_engine(enum engine *out, bool announce)
 {
 	bool type, sys;
+
+	print_engine_probes();
 
 	switch (env.engine) {
 	case ENG_PREAD:
