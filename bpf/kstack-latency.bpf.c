@@ -10,6 +10,11 @@
  * the request pointer, because issue and completion may run elsewhere (plug
  * flush, kworker, interrupt). Requests tied to no traced read are timed
  * issue -> completion as "unattributed".
+ *
+ * Every system call passes sys_enter and sys_exit, and a traced read makes
+ * about ten more runs, so the hot path avoids helpers that take locks: the
+ * per-request state lives in a plain array indexed by the request pointer
+ * (lookups the verifier inlines, no hash update or delete per request).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -44,6 +49,7 @@ struct read_state {
 };
 
 struct rq_state {
+	__u64 rq;	/* the request this slot holds; 0 = free */
 	__u64 issue_ts;
 	__u64 done_ts;	/* set at completion for requests a read collects */
 	__u64 enter_ts; /* owning read's enter_ts */
@@ -64,10 +70,21 @@ struct {
 	__type(value, struct read_state);
 } reads SEC(".maps");
 
+/*
+ * Requests in flight, in a two-way set-associative table indexed by the
+ * request pointer: a request is in one of two slots or in none. A hash map
+ * costs a bucket lock and a free-list pop per update and the same again per
+ * delete; this costs two inlined array lookups and a compare-and-swap when
+ * the request is born, and a store to free the slot. When both slots of a
+ * new request are taken, the second way's older request is dropped (its
+ * read then counts it lost, as when its pointer is reused).
+ */
+#define KSTACK_RQ_SLOTS 16384
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KSTACK_RQ_SLOTS);
+	__type(key, __u32);
 	__type(value, struct rq_state);
 } rqs SEC(".maps");
 
@@ -80,11 +97,17 @@ struct {
 
 static __always_inline bool is_read_syscall(long nr)
 {
+	/* One range check and a bit test for the common low numbers. */
 #if defined(__TARGET_ARCH_x86)
 	/* read, pread64, readv, preadv, preadv2 */
-	return nr == 0 || nr == 17 || nr == 19 || nr == 295 || nr == 327;
+	if ((unsigned long)nr < 20)
+		return (1UL << nr) & ((1UL << 0) | (1UL << 17) | (1UL << 19));
+	return nr == 295 || nr == 327;
 #elif defined(__TARGET_ARCH_arm64)
-	return nr == 63 || nr == 65 || nr == 67 || nr == 69 || nr == 286;
+	if ((unsigned long)nr - 63 < 7)
+		return (1UL << (nr - 63)) &
+		       ((1UL << 0) | (1UL << 2) | (1UL << 4) | (1UL << 6));
+	return nr == 286;
 #else
 #error "kstack-latency: syscall numbers for this architecture are missing"
 #endif
@@ -144,13 +167,78 @@ static __always_inline bool req_in_flight(struct request *rq)
 	return BPF_CORE_READ(rq, state) == MQ_RQ_IN_FLIGHT;
 }
 
-static __always_inline void record(__u32 layer, __u64 ns)
+/* The slots a request may occupy; requests are cache-line aligned. */
+static __always_inline __u32 rq_slot(__u64 key, int way)
 {
-	__u32 key = *(volatile __u32 *)&gen ? KSTACK_NR_LAYERS : 0;
+	__u32 i = (__u32)(key >> 6);
+
+	if (way)
+		i ^= (__u32)(key >> 20) | (KSTACK_RQ_SLOTS / 2);
+	return i & (KSTACK_RQ_SLOTS - 1);
+}
+
+static __always_inline struct rq_state *rq_find(__u64 key)
+{
+	struct rq_state *rs;
+	__u32 i;
+
+	i = rq_slot(key, 0);
+	rs = bpf_map_lookup_elem(&rqs, &i);
+	if (rs && rs->rq == key)
+		return rs;
+	i = rq_slot(key, 1);
+	rs = bpf_map_lookup_elem(&rqs, &i);
+	if (rs && rs->rq == key)
+		return rs;
+	return NULL;
+}
+
+/* A slot for `key`: its own if it has one, else a free or a taken one. */
+static __always_inline struct rq_state *rq_claim(__u64 key)
+{
+	struct rq_state *a, *b;
+	__u32 i;
+
+	i = rq_slot(key, 0);
+	a = bpf_map_lookup_elem(&rqs, &i);
+	i = rq_slot(key, 1);
+	b = bpf_map_lookup_elem(&rqs, &i);
+	if (!a || !b)
+		return NULL;
+	if (a->rq == key)
+		return a;
+	if (b->rq == key)
+		return b;
+	if (!a->rq && __sync_val_compare_and_swap(&a->rq, 0, key) == 0)
+		return a;
+	b->rq = key;
+	return b;
+}
+
+/*
+ * The request pointer of a block tracepoint, as a number: the verifier
+ * allows no arithmetic on a typed pointer, and the slot index needs some.
+ */
+static __always_inline __u64 rq_key(void *ctx)
+{
+	__u64 key = 0;
+
+	bpf_probe_read_kernel(&key, sizeof(key), ctx);
+	return key;
+}
+
+/* Histogram key base of the generation being written. */
+static __always_inline __u32 hist_base(void)
+{
+	return *(volatile __u32 *)&gen ? KSTACK_NR_LAYERS : 0;
+}
+
+static __always_inline void record(__u32 base, __u32 layer, __u64 ns)
+{
+	__u32 key = base + layer;
 	struct kstack_hist *h;
 	__u32 slot;
 
-	key += layer;
 	h = bpf_map_lookup_elem(&hists, &key);
 	if (!h)
 		return;
@@ -209,37 +297,45 @@ SEC("tp_btf/block_io_start")
 int BPF_PROG(kstack_io_start, struct request *rq)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct rq_state rs = {};
+	__u64 enter_ts = 0, key;
 	struct read_state *st;
-	__u64 key = (__u64)rq;
-	__u32 n;
+	struct rq_state *rs;
+	__u32 tid = 0, n;
 
 	if (filter_dev && rq_dev(rq) != filter_dev)
 		return 0;
+	key = rq_key(ctx);
 	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL, 0);
 	if (st && st->enter_ts && st->bio_ts &&
 	    (n = st->nr_rqs) < KSTACK_MAX_RQS) {
 		st->rqs[n] = key;
 		st->nr_rqs = n + 1;
-		rs.tid = (__u32)pid_tgid;
-		rs.enter_ts = st->enter_ts;
+		tid = (__u32)pid_tgid;
+		enter_ts = st->enter_ts;
 	} else if (!task_selected(pid_tgid)) {
 		return 0;
 	}
-	bpf_map_update_elem(&rqs, &key, &rs, BPF_ANY);
+	rs = rq_claim(key);
+	if (!rs)
+		return 0;
+	rs->issue_ts = 0;
+	rs->done_ts = 0;
+	rs->enter_ts = enter_ts;
+	rs->tid = tid;
 	return 0;
 }
 
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(kstack_rq_issue, struct request *rq)
 {
-	struct rq_state *rs, n = {};
-	__u64 key = (__u64)rq;
+	__u64 key;
+	struct rq_state *rs;
 
 	/* With -d, other disks' requests cost three loads, not a lookup. */
 	if (filter_dev && rq_dev(rq) != filter_dev)
 		return 0;
-	rs = bpf_map_lookup_elem(&rqs, &key);
+	key = rq_key(ctx);
+	rs = rq_find(key);
 	if (rs) {
 		/* A requeued request keeps its first issue time. */
 		if (!rs->issue_ts)
@@ -253,8 +349,13 @@ int BPF_PROG(kstack_rq_issue, struct request *rq)
 	 */
 	if (filter_tgid || filter_comm_on)
 		return 0;
-	n.issue_ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&rqs, &key, &n, BPF_NOEXIST);
+	rs = rq_claim(key);
+	if (!rs)
+		return 0;
+	rs->done_ts = 0;
+	rs->enter_ts = 0;
+	rs->tid = 0;
+	rs->issue_ts = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -262,13 +363,14 @@ SEC("tp_btf/block_rq_complete")
 int BPF_PROG(kstack_rq_complete, struct request *rq, blk_status_t error,
 	     unsigned int nr_bytes)
 {
-	__u64 key = (__u64)rq;
+	__u64 key;
 	struct rq_state *rs;
 	__u64 now;
 
 	if (filter_dev && rq_dev(rq) != filter_dev)
 		return 0;
-	rs = bpf_map_lookup_elem(&rqs, &key);
+	key = rq_key(ctx);
+	rs = rq_find(key);
 	if (!rs)
 		return 0;
 	/* Partial completion: the request goes on. */
@@ -279,9 +381,9 @@ int BPF_PROG(kstack_rq_complete, struct request *rq, blk_status_t error,
 		rs->done_ts = now; /* its read collects it */
 		return 0;
 	}
-	record(KSTACK_UNATTRIBUTED,
+	record(hist_base(), KSTACK_UNATTRIBUTED,
 	       rs->issue_ts && now > rs->issue_ts ? now - rs->issue_ts : 0);
-	bpf_map_delete_elem(&rqs, &key);
+	rs->rq = 0;
 	return 0;
 }
 
@@ -291,7 +393,7 @@ static __always_inline int read_exit(void)
 	__u64 t0, t1, t2 = 0, t3 = 0, t4, done;
 	struct read_state *st;
 	struct rq_state *rs;
-	__u32 i, n;
+	__u32 i, n, base;
 
 	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL, 0);
 	if (!st || !st->enter_ts)
@@ -305,7 +407,7 @@ static __always_inline int read_exit(void)
 	for (i = 0; i < KSTACK_MAX_RQS && i < n; i++) {
 		__u64 key = st->rqs[i];
 
-		rs = bpf_map_lookup_elem(&rqs, &key);
+		rs = rq_find(key);
 		if (!rs || rs->enter_ts != st->enter_ts)
 			continue; /* reused by a later read: lost */
 		if (!rs->issue_ts)
@@ -331,10 +433,11 @@ static __always_inline int read_exit(void)
 			t2 = rs->issue_ts;
 		if (done > t3)
 			t3 = done;
-		bpf_map_delete_elem(&rqs, &key);
+		rs->rq = 0;
 	}
+	base = hist_base();
 	if (!t3) {
-		record(KSTACK_INCOMPLETE, 0);
+		record(base, KSTACK_INCOMPLETE, 0);
 		goto out;
 	}
 	/* Clamp so the layers are never negative and sum to the total. */
@@ -343,11 +446,11 @@ static __always_inline int read_exit(void)
 	t2 = t2 > t1 ? t2 : t1;
 	t3 = t3 > t2 ? t3 : t2;
 	t4 = t4 > t3 ? t4 : t3;
-	record(KSTACK_SYSCALL, t1 - t0);
-	record(KSTACK_BLOCK, t2 - t1);
-	record(KSTACK_DEVICE, t3 - t2);
-	record(KSTACK_COMPLETION, t4 - t3);
-	record(KSTACK_TOTAL, t4 - t0);
+	record(base, KSTACK_SYSCALL, t1 - t0);
+	record(base, KSTACK_BLOCK, t2 - t1);
+	record(base, KSTACK_DEVICE, t3 - t2);
+	record(base, KSTACK_COMPLETION, t4 - t3);
+	record(base, KSTACK_TOTAL, t4 - t0);
 out:
 	st->enter_ts = 0;
 	return 0;
