@@ -11,26 +11,26 @@
  * ever appended, so an older bmc-stat still reads a newer attach's maps.
  */
 struct bmc_stats {
-	__u64 gets;          /* UDP get requests seen at XDP (one per request) */
-	__u64 hits;          /* requests answered from the kernel (XDP_TX) */
-	__u64 misses;        /* get requests passed to memcached */
-	__u64 fills;         /* cache entries installed from replies at TC */
+	__u64 gets;   /* UDP get requests seen at XDP (one per request) */
+	__u64 hits;   /* requests answered from the kernel (XDP_TX) */
+	__u64 misses; /* get requests passed to memcached */
+	__u64 fills;  /* cache entries installed from replies at TC */
 	__u64 invalidations; /* entries removed because of writes */
 	__u64 evictions;     /* entries replaced to make room */
-	__u64 passes;        /* packets not for BMC or not parseable, passed */
-	__u64 flushes;       /* whole-cache flushes (flush_all, restarts) */
+	__u64 passes;	     /* packets not for BMC or not parseable, passed */
+	__u64 flushes;	     /* whole-cache flushes (flush_all, restarts) */
 	__u64 stale_fills;   /* fills refused because a write raced them */
-	__u64 expired;       /* lookups that found an expired entry */
+	__u64 expired;	     /* lookups that found an expired entry */
 };
 
 struct bmc_config {
 	__u32 ifindex;
-	__u16 port;          /* memcached UDP/TCP port, host order */
-	__u8 xdp_mode;       /* enum fp_xdp_mode actually in use */
+	__u16 port;    /* memcached UDP/TCP port, host order */
+	__u8 xdp_mode; /* enum fp_xdp_mode actually in use */
 	__u8 pad;
 	__u64 cache_size;    /* bytes requested with --cache-size */
 	__u64 cache_entries; /* entries that gives */
-	__u32 max_age;       /* --max-age seconds, 0 = none */
+	__u32 max_age;	     /* --max-age seconds, 0 = none */
 	__u32 netns_ino;     /* network namespace inode it was attached in */
 	__u64 attached_at;   /* wall clock, seconds since the epoch */
 };
@@ -48,8 +48,8 @@ struct bmc_config {
 #define BMC_WAYS      4	   /* set associativity */
 #define BMC_MAX_KEYS  8	   /* keys per multi-get answered in the kernel */
 #define BMC_UDP_MAX   1400 /* memcached's UDP payload limit per datagram */
-#define BMC_PEND_MAX  16	   /* buckets one connection keeps pending */
-#define BMC_STASH     320	   /* a command line cut by a TCP segment end */
+#define BMC_PEND_MAX  16   /* buckets one connection keeps pending */
+#define BMC_STASH     320  /* a command line cut by a TCP segment end */
 
 /* One cache way. blob is the exact reply fragment memcached sent. */
 struct bmc_entry {
@@ -62,7 +62,7 @@ struct bmc_entry {
 	__u32 key_len;
 	__u32 csum; /* unfolded 32-bit one's complement sum of blob */
 	__u32 valid;
-	__u32 seq;      /* odd while a fill rewrites the entry (seqlock) */
+	__u32 seq; /* odd while a fill rewrites the entry (seqlock) */
 	__u8 blob[BMC_BLOB_MAX];
 };
 
@@ -70,7 +70,7 @@ struct bmc_entry {
 struct bmc_bucket {
 	__u64 gen;
 	__s64 pending;
-	__u64 pend_ts;  /* CLOCK_MONOTONIC ns of the last pending write */
+	__u64 pend_ts; /* CLOCK_MONOTONIC ns of the last pending write */
 	__u64 pad;
 };
 
@@ -80,7 +80,7 @@ struct bmc_state {
 	__u64 flushed;	/* sequence of the last whole-cache flush */
 	__s64 pending;	/* unparseable writes in flight (global pending) */
 	__u64 flush_at; /* delayed flush_all: CLOCK_MONOTONIC ns, 0 = none */
-	__u64 pend_ts;  /* CLOCK_MONOTONIC ns of the last global pending */
+	__u64 pend_ts;	/* CLOCK_MONOTONIC ns of the last global pending */
 };
 
 /* Pending writes never answered (noreply, dropped) stop blocking fills. */

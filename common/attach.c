@@ -78,9 +78,9 @@ int fp_xdp_attach(int prog_fd, unsigned int ifindex, const char *ifname,
 		    fd == -EPERM) {
 			fp_error("cannot attach XDP to %s in native mode: %s%s",
 				 ifname, xdp_reason(fd),
-				 fd == -EOPNOTSUPP || fd == -EINVAL ?
-					 " (try --mode generic)" :
-					 "");
+				 fd == -EOPNOTSUPP || fd == -EINVAL
+					 ? " (try --mode generic)"
+					 : "");
 			return fd;
 		}
 		fp_warn("native XDP failed on %s (%s); using generic mode, "
@@ -136,8 +136,8 @@ int fp_tc_attach(unsigned int ifindex, const char *ifname, bool egress,
 				egress ? "egress" : "ingress", ifname,
 				fp_strerror(err),
 				err == -EEXIST ? " (a filter already uses "
-						 "that handle and priority)" :
-						 "");
+						 "that handle and priority)"
+					       : "");
 	return 0;
 }
 
@@ -181,8 +181,8 @@ static int tc_filter_count(unsigned int ifindex, bool egress)
 	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.tc.tcm_family = AF_UNSPEC;
 	req.tc.tcm_ifindex = (int)ifindex;
-	req.tc.tcm_parent = TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS :
-							    TC_H_MIN_INGRESS);
+	req.tc.tcm_parent = TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS
+							  : TC_H_MIN_INGRESS);
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
@@ -205,7 +205,8 @@ static int tc_filter_count(unsigned int ifindex, bool egress)
 				break;
 			}
 			if (nh->nlmsg_type == NLMSG_ERROR) {
-				count = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+				count = ((struct nlmsgerr *)NLMSG_DATA(nh))
+						->error;
 				done = 1;
 				break;
 			}

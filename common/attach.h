@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 enum fp_xdp_mode {
-	FP_XDP_AUTO,    /* native, else generic (and say so) */
+	FP_XDP_AUTO, /* native, else generic (and say so) */
 	FP_XDP_NATIVE,
 	FP_XDP_GENERIC,
 };

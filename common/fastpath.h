@@ -19,8 +19,8 @@
 #include "verifier.h"
 
 /* Exit statuses shared by every tool: argp's usage errors exit 64. */
-#define FP_EXIT_OK 0
-#define FP_EXIT_FAIL 1
+#define FP_EXIT_OK    0
+#define FP_EXIT_FAIL  1
 #define FP_EXIT_USAGE 64
 
 #endif

@@ -14,7 +14,7 @@
 #define FASTPATH_HIST_SLOTS_H
 
 #define FP_HIST_SUB_BITS 4
-#define FP_HIST_SUBS (1 << FP_HIST_SUB_BITS)
+#define FP_HIST_SUBS	 (1 << FP_HIST_SUB_BITS)
 /* msb 63 -> slot (63 - 3) * 16 + 15 = 975 */
 #define FP_HIST_SLOTS 976
 
@@ -23,11 +23,21 @@ static inline unsigned int fp_hist_msb(unsigned long long v)
 	unsigned int r = 0, shift;
 
 	/* Branch-free-ish binary search; the verifier likes bounded code. */
-	shift = (v > 0xFFFFFFFFULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xFFFFULL) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xFFULL) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xFULL) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3ULL) << 1; v >>= shift; r |= shift;
+	shift = (v > 0xFFFFFFFFULL) << 5;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFFFFULL) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFFULL) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFULL) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3ULL) << 1;
+	v >>= shift;
+	r |= shift;
 	r |= (unsigned int)(v >> 1);
 	return r;
 }

@@ -51,9 +51,9 @@ double fp_hist_percentile(const struct fp_hist *h, double pct)
 			continue;
 		}
 		low = (double)fp_hist_slot_low(i);
-		width = i + 1 < FP_HIST_SLOTS ?
-				(double)fp_hist_slot_low(i + 1) - low :
-				low / FP_HIST_SUBS;
+		width = i + 1 < FP_HIST_SLOTS
+				? (double)fp_hist_slot_low(i + 1) - low
+				: low / FP_HIST_SUBS;
 		if (width <= 1)
 			return low; /* exact buckets hold one value */
 		/* Spread the bucket's samples evenly across its width. */

@@ -18,7 +18,8 @@ bool fp_sleep(double seconds)
 	deadline.tv_sec += (time_t)whole + deadline.tv_nsec / 1000000000L;
 	deadline.tv_nsec %= 1000000000L;
 
-	/* Absolute deadline: EINTR from unrelated signals does not stretch it. */
+	/* Absolute deadline: EINTR from unrelated signals does not stretch it.
+	 */
 	while (!fp_exiting) {
 		int err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
 					  &deadline, NULL);
@@ -47,7 +48,8 @@ int fp_report_loop(enum fp_loop_mode mode, fp_report_fn report, void *ctx)
 
 	for (;;) {
 		bool full = fp_sleep(fp_opts.interval);
-		bool last = !full || (fp_opts.count && done + 1 >= fp_opts.count);
+		bool last =
+			!full || (fp_opts.count && done + 1 >= fp_opts.count);
 
 		err = report(ctx, last);
 		done++;

@@ -41,7 +41,8 @@ void fp_json_newline(struct fp_json *j);
 void fp_json_kv_string(struct fp_json *j, const char *key, const char *s);
 void fp_json_kv_u64(struct fp_json *j, const char *key, uint64_t v);
 void fp_json_kv_i64(struct fp_json *j, const char *key, int64_t v);
-void fp_json_kv_double(struct fp_json *j, const char *key, double v, int decimals);
+void fp_json_kv_double(struct fp_json *j, const char *key, double v,
+		       int decimals);
 void fp_json_kv_bool(struct fp_json *j, const char *key, bool v);
 
 /* Writes s quoted and escaped, for callers that print JSON by hand. */

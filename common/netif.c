@@ -73,7 +73,7 @@ unsigned long fp_netns_inode(void)
 
 static int nl_request(void *req, size_t len, char *buf, size_t blen)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	int fd, n;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);

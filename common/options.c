@@ -16,7 +16,8 @@ static void print_version(FILE *out, struct argp_state *state)
 }
 
 void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;
-const char *argp_program_bug_address = "<https://github.com/fastpath/fastpath/issues>";
+const char *argp_program_bug_address =
+	"<https://github.com/fastpath/fastpath/issues>";
 
 enum { OPT_HELP_ALIAS = 'h' };
 
@@ -43,24 +44,24 @@ static error_t parse_output(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp_option output_options[] = {
-	{ "json", 'j', NULL, 0, "Print JSON Lines (one object per line)", -1 },
-	{ "timestamp", 'T', NULL, 0, "Prefix each report with the time", -1 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf and debug messages", -1 },
-	{ NULL, OPT_HELP_ALIAS, NULL, OPTION_HIDDEN, "Show this help", -1 },
+	{"json", 'j', NULL, 0, "Print JSON Lines (one object per line)", -1},
+	{"timestamp", 'T', NULL, 0, "Prefix each report with the time", -1},
+	{"verbose", 'v', NULL, 0, "Show libbpf and debug messages", -1},
+	{NULL, OPT_HELP_ALIAS, NULL, OPTION_HIDDEN, "Show this help", -1},
 	{},
 };
 
-const struct argp fp_output_argp = { output_options, parse_output, NULL, NULL,
-				     NULL, NULL, NULL };
+const struct argp fp_output_argp = {output_options, parse_output, NULL, NULL,
+				    NULL,	    NULL,	  NULL};
 
 static const struct argp_option verbose_options[] = {
-	{ "verbose", 'v', NULL, 0, "Show libbpf and debug messages", -1 },
-	{ NULL, OPT_HELP_ALIAS, NULL, OPTION_HIDDEN, "Show this help", -1 },
+	{"verbose", 'v', NULL, 0, "Show libbpf and debug messages", -1},
+	{NULL, OPT_HELP_ALIAS, NULL, OPTION_HIDDEN, "Show this help", -1},
 	{},
 };
 
-const struct argp fp_verbose_argp = { verbose_options, parse_output, NULL,
-				      NULL, NULL, NULL, NULL };
+const struct argp fp_verbose_argp = {
+	verbose_options, parse_output, NULL, NULL, NULL, NULL, NULL};
 
 static error_t parse_interval(int key, char *arg, struct argp_state *state)
 {
@@ -74,7 +75,8 @@ static error_t parse_interval(int key, char *arg, struct argp_state *state)
 		break;
 	case 'n':
 		if (fp_parse_u64(arg, 1, UINT64_MAX, &fp_opts.count))
-			argp_error(state, "invalid count '%s': want an integer >= 1",
+			argp_error(state,
+				   "invalid count '%s': want an integer >= 1",
 				   arg);
 		break;
 	case ARGP_KEY_END:
@@ -88,13 +90,14 @@ static error_t parse_interval(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp_option interval_options[] = {
-	{ "interval", 'i', "SECS", 0, "Report every SECS seconds", -2 },
-	{ "count", 'n', "COUNT", 0, "Stop after COUNT reports (implies -i 1)", -2 },
+	{"interval", 'i', "SECS", 0, "Report every SECS seconds", -2},
+	{"count", 'n', "COUNT", 0, "Stop after COUNT reports (implies -i 1)",
+	 -2},
 	{},
 };
 
-const struct argp fp_interval_argp = { interval_options, parse_interval, NULL,
-				       NULL, NULL, NULL, NULL };
+const struct argp fp_interval_argp = {
+	interval_options, parse_interval, NULL, NULL, NULL, NULL, NULL};
 
 int fp_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {

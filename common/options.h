@@ -8,11 +8,11 @@
 #include <stdint.h>
 
 struct fp_common_opts {
-	bool verbose;     /* -v: libbpf and debug messages */
-	bool json;        /* -j: JSON Lines on stdout */
-	bool timestamp;   /* -T: prefix each report with the time */
-	double interval;  /* -i SECS, 0 = not given */
-	uint64_t count;   /* -n COUNT, 0 = unlimited */
+	bool verbose;	 /* -v: libbpf and debug messages */
+	bool json;	 /* -j: JSON Lines on stdout */
+	bool timestamp;	 /* -T: prefix each report with the time */
+	double interval; /* -i SECS, 0 = not given */
+	uint64_t count;	 /* -n COUNT, 0 = unlimited */
 };
 extern struct fp_common_opts fp_opts;
 

@@ -68,15 +68,18 @@ const char *fp_human_count(char *buf, size_t len, double v)
 	if (i == 0)
 		snprintf(buf, len, "%.0f", v);
 	else
-		snprintf(buf, len, "%.*f%c", v < 10 ? 2 : v < 100 ? 1 : 0, v,
-			 suffix[i]);
+		snprintf(buf, len, "%.*f%c",
+			 v < 10	   ? 2
+			 : v < 100 ? 1
+				   : 0,
+			 v, suffix[i]);
 	return buf;
 }
 
 const char *fp_human_bytes(char *buf, size_t len, uint64_t v)
 {
-	static const char *const units[] = { "B",   "KiB", "MiB",
-					     "GiB", "TiB", "PiB" };
+	static const char *const units[] = {"B",   "KiB", "MiB",
+					    "GiB", "TiB", "PiB"};
 	double d = (double)v;
 	int i = 0;
 

@@ -16,7 +16,7 @@ uint64_t fp_mono_ns(void);
 
 struct fp_column {
 	const char *name;
-	int width;       /* minimum width; values wider are printed whole */
+	int width;	 /* minimum width; values wider are printed whole */
 	bool left_align; /* default: right-aligned (numbers) */
 };
 

@@ -20,11 +20,11 @@ static const struct {
 	int cap;
 	const char *name;
 } caps[] = {
-	{ FP_CAP_BPF, CAP_BPF, "CAP_BPF" },
-	{ FP_CAP_PERFMON, CAP_PERFMON, "CAP_PERFMON" },
-	{ FP_CAP_NET_ADMIN, CAP_NET_ADMIN, "CAP_NET_ADMIN" },
-	{ FP_CAP_SYS_ADMIN, CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
-	{ FP_CAP_SYS_PTRACE, CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+	{FP_CAP_BPF, CAP_BPF, "CAP_BPF"},
+	{FP_CAP_PERFMON, CAP_PERFMON, "CAP_PERFMON"},
+	{FP_CAP_NET_ADMIN, CAP_NET_ADMIN, "CAP_NET_ADMIN"},
+	{FP_CAP_SYS_ADMIN, CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
+	{FP_CAP_SYS_PTRACE, CAP_SYS_PTRACE, "CAP_SYS_PTRACE"},
 };
 
 static bool has_cap(const struct __user_cap_data_struct *data, int cap)
@@ -34,13 +34,14 @@ static bool has_cap(const struct __user_cap_data_struct *data, int cap)
 
 int fp_check_privileges(unsigned int need)
 {
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2];
 	char wanted[128] = "", missing[128] = "";
 
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data))
-		return fp_error("cannot read capabilities: %s", fp_strerror(errno));
+		return fp_error("cannot read capabilities: %s",
+				fp_strerror(errno));
 
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		if (!(need & caps[i].flag))
@@ -51,7 +52,8 @@ int fp_check_privileges(unsigned int need)
 			   has_cap(data, CAP_SYS_ADMIN));
 		strncat(wanted, *wanted ? ", " : "",
 			sizeof(wanted) - strlen(wanted) - 1);
-		strncat(wanted, caps[i].name, sizeof(wanted) - strlen(wanted) - 1);
+		strncat(wanted, caps[i].name,
+			sizeof(wanted) - strlen(wanted) - 1);
 		if (!ok) {
 			strncat(missing, *missing ? ", " : "",
 				sizeof(missing) - strlen(missing) - 1);

@@ -73,14 +73,16 @@ bool fp_probe_btf_enum_value(const char *name)
 			const struct btf_enum *e = btf_enum(t);
 
 			for (int i = 0; i < btf_vlen(t); i++)
-				if (!strcmp(btf__name_by_offset(btf, e[i].name_off),
+				if (!strcmp(btf__name_by_offset(btf,
+								e[i].name_off),
 					    name))
 					return true;
 		} else if (btf_is_enum64(t)) {
 			const struct btf_enum64 *e = btf_enum64(t);
 
 			for (int i = 0; i < btf_vlen(t); i++)
-				if (!strcmp(btf__name_by_offset(btf, e[i].name_off),
+				if (!strcmp(btf__name_by_offset(btf,
+								e[i].name_off),
 					    name))
 					return true;
 		}
@@ -93,5 +95,6 @@ void fp_probe_print(FILE *out, const char *what, bool present)
 	int dots = 40 - (int)strlen(what);
 
 	fprintf(out, "  %s %.*s %s\n", what, dots > 2 ? dots : 2,
-		"........................................", present ? "yes" : "no");
+		"........................................",
+		present ? "yes" : "no");
 }

@@ -16,7 +16,7 @@
 
 int fp_bump_memlock(void)
 {
-	struct rlimit rlim = { RLIM_INFINITY, RLIM_INFINITY };
+	struct rlimit rlim = {RLIM_INFINITY, RLIM_INFINITY};
 
 	return setrlimit(RLIMIT_MEMLOCK, &rlim) ? -errno : 0;
 }
@@ -40,5 +40,6 @@ int fp_mount_bpffs(void)
 
 int fp_mount_tracefs(void)
 {
-	return mount_if_missing("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC);
+	return mount_if_missing("/sys/kernel/tracing", "tracefs",
+				TRACEFS_MAGIC);
 }

@@ -34,8 +34,7 @@ static size_t line_len(const char *l)
 	return strcspn(l, "\n");
 }
 
-void fp_verifier_explain(char *log, int context,
-			 struct fp_verifier_report *r)
+void fp_verifier_explain(char *log, int context, struct fp_verifier_report *r)
 {
 	const char *insn = NULL, *p, *last;
 	char *end;
@@ -75,8 +74,8 @@ void fp_verifier_explain(char *log, int context,
 		if (p == log)
 			break;
 	}
-	p = insn ? insn + line_len(insn) + (insn[line_len(insn)] == '\n') :
-		   last;
+	p = insn ? insn + line_len(insn) + (insn[line_len(insn)] == '\n')
+		 : last;
 	for (; p && *p; p += line_len(p) + (p[line_len(p)] == '\n')) {
 		size_t off = strlen(r->reason);
 

@@ -435,7 +435,8 @@ static int do_attach(void)
 					env.iface);
 		/* --replace, or leftovers of a vanished namespace. */
 		if (remove_attachment(dir, cfg_ok ? &old : NULL,
-				      cfg_ok && old.netns_ino == fp_netns_inode()))
+				      cfg_ok && old.netns_ino ==
+							fp_netns_inode()))
 			return 1;
 		if (!cfg_ok || old.netns_ino != fp_netns_inode())
 			fp_warn("removed stale pins at %s", dir);

@@ -1695,7 +1695,8 @@ static int cmd_attach(void)
 		ifindex = fp_ifindex(env.iface);
 		if (!ifindex)
 			return 1;
-		xdp_dir_of(xdir, sizeof(xdir), ifindex, (__u64)fp_netns_inode());
+		xdp_dir_of(xdir, sizeof(xdir), ifindex,
+			   (__u64)fp_netns_inode());
 		if (!fp_pin_dir_exists(xdir) && fp_xdp_attached(ifindex, NULL))
 			return fp_error("another XDP program is already "
 					"attached to %s (see 'ip link show "

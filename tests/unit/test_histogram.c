@@ -43,7 +43,7 @@ static double rel_err(double got, double want)
 
 int main(void)
 {
-	struct fp_hist h = { 0 };
+	struct fp_hist h = {0};
 	char buf[4096];
 	FILE *f;
 
@@ -62,12 +62,13 @@ int main(void)
 		   "hist: p50 of uniform 1..10000 us within 4%% (got %.0f)",
 		   fp_hist_percentile(&h, 50));
 	UNIT_CHECK(rel_err(fp_hist_percentile(&h, 99), 9900000) < 0.04,
-		   "hist: p99 within 4%% (got %.0f)", fp_hist_percentile(&h, 99));
+		   "hist: p99 within 4%% (got %.0f)",
+		   fp_hist_percentile(&h, 99));
 	UNIT_CHECK(fp_hist_percentile(&h, 100) <= 10000000 * 1.07 &&
 			   fp_hist_percentile(&h, 0) >= 900,
 		   "hist: p0 and p100 near the extremes");
 
-	struct fp_hist one = { 0 }, two = { 0 };
+	struct fp_hist one = {0}, two = {0};
 	for (int i = 0; i < 9; i++)
 		fp_hist_add(&one, 5);
 	fp_hist_add(&two, 1000000);
@@ -77,16 +78,19 @@ int main(void)
 			   fp_hist_percentile(&one, 99) > 900000,
 		   "hist: merge, exact small values, outlier only at the tail");
 
-	struct fp_hist us = { 0 };
-	fp_hist_add(&us, 1500);  /* 1 us */
-	fp_hist_add(&us, 9000);  /* 9 us */
-	fp_hist_add(&us, 9500);  /* 9 us */
+	struct fp_hist us = {0};
+	fp_hist_add(&us, 1500); /* 1 us */
+	fp_hist_add(&us, 9000); /* 9 us */
+	fp_hist_add(&us, 9500); /* 9 us */
 	f = fmemopen(buf, sizeof(buf), "w");
 	fp_hist_print_log2(f, &us, 1000, "usecs");
 	fclose(f);
-	UNIT_CHECK(strstr(buf, "usecs") && strstr(buf, ": count    distribution") &&
-			   strstr(buf, "0 -> 1          : 1        |***************               |") &&
-			   strstr(buf, "8 -> 15         : 2        |******************************|"),
+	UNIT_CHECK(strstr(buf, "usecs") &&
+			   strstr(buf, ": count    distribution") &&
+			   strstr(buf, "0 -> 1          : 1        "
+				       "|***************               |") &&
+			   strstr(buf, "8 -> 15         : 2        "
+				       "|******************************|"),
 		   "hist: bcc-style log2 rows in usecs");
 	if (unit_failures)
 		printf("# %s", buf);

@@ -83,8 +83,7 @@ int main(void)
 		   "{\"ios\":42,\"layers\":{\"block\":{\"avg_us\":1.50,"
 		   "\"delta\":-3},\"ok\":true},\"list\":[1,null,\"x\"]}",
 		   "json: nested objects, arrays and commas");
-	UNIT_STREQ(render(escapes),
-		   "{\"s\":\"a\\\"b\\\\c\\nd\\te\\r\\u0001\"}",
+	UNIT_STREQ(render(escapes), "{\"s\":\"a\\\"b\\\\c\\nd\\te\\r\\u0001\"}",
 		   "json: quotes, backslashes and control characters escaped");
 	UNIT_STREQ(render(utf8),
 		   "{\"ok\":\"caf\xc3\xa9 \xe2\x82\xac\","

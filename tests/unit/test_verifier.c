@@ -11,7 +11,8 @@ int main(void)
 		     "0: R1=ctx() R10=fp0\n"
 		     "; return p[100] & 3; @ bad.c:6\n"
 		     "5: (71) r0 = *(u8 *)(r1 +100)\n"
-		     "invalid access to packet, off=100 size=1, R1(id=0,off=100,r=0)\n"
+		     "invalid access to packet, off=100 size=1, "
+		     "R1(id=0,off=100,r=0)\n"
 		     "R1 offset is outside of the packet\n"
 		     "processed 6 insns (limit 1000000) max_states_per_insn 0\n"
 		     "\n";
@@ -27,7 +28,8 @@ int main(void)
 
 	fp_verifier_explain(oob, 3, &r);
 	UNIT_STREQ(r.reason,
-		   "invalid access to packet, off=100 size=1, R1(id=0,off=100,r=0); "
+		   "invalid access to packet, off=100 size=1, "
+		   "R1(id=0,off=100,r=0); "
 		   "R1 offset is outside of the packet",
 		   "verifier: the complaint after the last instruction");
 	UNIT_STREQ(r.where, "bad.c:6: return p[100] & 3;",
@@ -35,7 +37,8 @@ int main(void)
 	UNIT_CHECK(r.insns_processed == 6, "verifier: processed insns");
 	UNIT_STREQ(r.tail,
 		   "5: (71) r0 = *(u8 *)(r1 +100)\n"
-		   "invalid access to packet, off=100 size=1, R1(id=0,off=100,r=0)\n"
+		   "invalid access to packet, off=100 size=1, "
+		   "R1(id=0,off=100,r=0)\n"
 		   "R1 offset is outside of the packet",
 		   "verifier: context ends at the reason, statistics cut");
 
