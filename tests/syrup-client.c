@@ -99,6 +99,23 @@ static int open_flow(void)
 	return fd;
 }
 
+/* Opens every flow's socket and watches it on epoll instance `ep`. */
+static int open_flows(int ep)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	for (int f = 0; f < flows; f++) {
+		fds[f] = open_flow();
+		if (fds[f] < 0) {
+			perror("syrup-client: socket");
+			return 1;
+		}
+		ev.data.fd = fds[f];
+		epoll_ctl(ep, EPOLL_CTL_ADD, fds[f], &ev);
+	}
+	return 0;
+}
+
 /* "w=3 cpu=1|..." -> worker 3, cpu 1 */
 static bool parse_reply(const char *buf, ssize_t n, int *w, int *cpu,
 			const char **body)
@@ -274,7 +291,6 @@ static double pct(uint64_t *v, size_t n, double p)
 
 static int open_loop_mode(void)
 {
-	struct epoll_event ev = {.events = EPOLLIN};
 	uint64_t start, interval = (uint64_t)(1e9 / rate);
 	pthread_t rx;
 	int ep = epoll_create1(0);
@@ -288,14 +304,9 @@ static int open_loop_mode(void)
 	lat_long = calloc(total, sizeof(*lat_long));
 	if (!sent_at || !lat_short || !lat_long || ep < 0)
 		return 1;
+	if (open_flows(ep))
+		return 1;
 	for (int f = 0; f < flows; f++) {
-		fds[f] = open_flow();
-		if (fds[f] < 0) {
-			perror("syrup-client: socket");
-			return 1;
-		}
-		ev.data.fd = fds[f];
-		epoll_ctl(ep, EPOLL_CTL_ADD, fds[f], &ev);
 		setsockopt(fds[f], SOL_SOCKET, SO_TIMESTAMPNS, &one,
 			   sizeof(one));
 	}
@@ -340,7 +351,6 @@ static int open_loop_mode(void)
 
 static int closed_loop_mode(void)
 {
-	struct epoll_event ev = {.events = EPOLLIN};
 	int ep = epoll_create1(0);
 	uint64_t done = 0, start, end;
 	char buf[4096];
@@ -348,14 +358,9 @@ static int closed_loop_mode(void)
 
 	if (ep < 0)
 		return 1;
+	if (open_flows(ep))
+		return 1;
 	for (int f = 0; f < flows; f++) {
-		fds[f] = open_flow();
-		if (fds[f] < 0) {
-			perror("syrup-client: socket");
-			return 1;
-		}
-		ev.data.fd = fds[f];
-		epoll_ctl(ep, EPOLL_CTL_ADD, fds[f], &ev);
 		send(fds[f], req, strlen(req), 0);
 	}
 	start = now_ns();
