@@ -138,6 +138,16 @@ teardown() {
 	assert_line --partial '{"error":'
 }
 
+@test "status without privileges says so instead of showing nothing" {
+	local made=0
+	[ -d /sys/fs/bpf/syrup ] || { mkdir -m 0700 /sys/fs/bpf/syrup && made=1; }
+	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$FP_BUILD/syrup-steer" status
+	[ $made -eq 0 ] || rmdir /sys/fs/bpf/syrup
+	assert_failure 1
+	assert_output --partial "syrup-steer: cannot read /sys/fs/bpf/syrup"
+}
+
 @test "rr: exact round robin over the sockets, numbered by fd" {
 	run steer attach --netns "$NS" --port "$P1" --policy rr
 	assert_success

@@ -1376,6 +1376,11 @@ static int cmd_status(void)
 
 	fp_json_init(&j, stdout);
 	n = scandir(PIN_ROOT, &names, NULL, alphasort);
+	/* Missing means nothing attached; unreadable must not look empty. */
+	if (n < 0 && errno != ENOENT)
+		return fp_error("cannot read %s: %s%s", PIN_ROOT,
+				strerror(errno),
+				errno == EACCES ? " (run as root)" : "");
 	for (int i = 0; i < n; i++) {
 		char dir[512];
 		struct pinned p;
