@@ -122,9 +122,11 @@ static __always_inline long exit_syscall_nr(struct pt_regs *regs)
 #endif
 }
 
-static __always_inline bool task_selected(__u64 pid_tgid)
+/* Helpers only when a filter asks for them. */
+static __always_inline bool task_selected(void)
 {
-	if (filter_tgid && (__u32)(pid_tgid >> 32) != filter_tgid)
+	if (filter_tgid &&
+	    (__u32)(bpf_get_current_pid_tgid() >> 32) != filter_tgid)
 		return false;
 	if (filter_comm_on) {
 		char comm[16];
@@ -167,26 +169,43 @@ static __always_inline bool req_in_flight(struct request *rq)
 	return BPF_CORE_READ(rq, state) == MQ_RQ_IN_FLIGHT;
 }
 
-/* The slots a request may occupy; requests are cache-line aligned. */
-static __always_inline __u32 rq_slot(__u64 key, int way)
+/*
+ * The low 32 bits of a request pointer, as a number. The verifier allows
+ * no arithmetic on a typed pointer, and the slot index needs some; a 32-bit
+ * move of it is allowed (to a privileged program, which this is) and gives
+ * a plain number, where reading the pointer back with a helper costs a call.
+ */
+static __always_inline __u32 rq_lo32(struct request *rq)
 {
-	__u32 i = (__u32)(key >> 6);
+	__u32 lo;
+
+	asm volatile("%[lo] = %[p]"
+		     : [lo] "=w"(lo)
+		     : [p] "w"((__u32)(unsigned long)rq));
+	return lo;
+}
+
+/* The slots a request may occupy (by its pointer's low 32 bits `lo`);
+ * requests are cache-line aligned. */
+static __always_inline __u32 rq_slot(__u32 lo, int way)
+{
+	__u32 i = lo >> 6;
 
 	if (way)
-		i ^= (__u32)(key >> 20) | (KSTACK_RQ_SLOTS / 2);
+		i ^= (lo >> 20) | (KSTACK_RQ_SLOTS / 2);
 	return i & (KSTACK_RQ_SLOTS - 1);
 }
 
-static __always_inline struct rq_state *rq_find(__u64 key)
+static __always_inline struct rq_state *rq_find(__u64 key, __u32 lo)
 {
 	struct rq_state *rs;
 	__u32 i;
 
-	i = rq_slot(key, 0);
+	i = rq_slot(lo, 0);
 	rs = bpf_map_lookup_elem(&rqs, &i);
 	if (rs && rs->rq == key)
 		return rs;
-	i = rq_slot(key, 1);
+	i = rq_slot(lo, 1);
 	rs = bpf_map_lookup_elem(&rqs, &i);
 	if (rs && rs->rq == key)
 		return rs;
@@ -194,14 +213,14 @@ static __always_inline struct rq_state *rq_find(__u64 key)
 }
 
 /* A slot for `key`: its own if it has one, else a free or a taken one. */
-static __always_inline struct rq_state *rq_claim(__u64 key)
+static __always_inline struct rq_state *rq_claim(__u64 key, __u32 lo)
 {
 	struct rq_state *a, *b;
 	__u32 i;
 
-	i = rq_slot(key, 0);
+	i = rq_slot(lo, 0);
 	a = bpf_map_lookup_elem(&rqs, &i);
-	i = rq_slot(key, 1);
+	i = rq_slot(lo, 1);
 	b = bpf_map_lookup_elem(&rqs, &i);
 	if (!a || !b)
 		return NULL;
@@ -213,18 +232,6 @@ static __always_inline struct rq_state *rq_claim(__u64 key)
 		return a;
 	b->rq = key;
 	return b;
-}
-
-/*
- * The request pointer of a block tracepoint, as a number: the verifier
- * allows no arithmetic on a typed pointer, and the slot index needs some.
- */
-static __always_inline __u64 rq_key(void *ctx)
-{
-	__u64 key = 0;
-
-	bpf_probe_read_kernel(&key, sizeof(key), ctx);
-	return key;
 }
 
 /* Histogram key base of the generation being written. */
@@ -257,7 +264,7 @@ static __always_inline int read_enter(void)
 {
 	struct read_state *st;
 
-	if (!task_selected(bpf_get_current_pid_tgid()))
+	if (!task_selected())
 		return 0;
 	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -283,10 +290,12 @@ int BPF_PROG(kstack_bio_queue, struct bio *bio)
 {
 	struct read_state *st;
 
+	/* The disk first: a read's bio to another disk (a loop device's
+	 * backing disk) then costs three loads, not a task-storage call. */
+	if (filter_dev && bdev_dev(bio->bi_bdev) != filter_dev)
+		return 0;
 	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL, 0);
 	if (!st || !st->enter_ts || st->bio_ts)
-		return 0;
-	if (filter_dev && bdev_dev(bio->bi_bdev) != filter_dev)
 		return 0;
 	st->bio_ts = bpf_ktime_get_ns();
 	return 0;
@@ -296,26 +305,26 @@ int BPF_PROG(kstack_bio_queue, struct bio *bio)
 SEC("tp_btf/block_io_start")
 int BPF_PROG(kstack_io_start, struct request *rq)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 enter_ts = 0, key;
 	struct read_state *st;
 	struct rq_state *rs;
-	__u32 tid = 0, n;
+	__u32 tid = 0, lo, n;
 
 	if (filter_dev && rq_dev(rq) != filter_dev)
 		return 0;
-	key = rq_key(ctx);
+	key = (__u64)rq;
+	lo = rq_lo32(rq);
 	st = bpf_task_storage_get(&reads, bpf_get_current_task_btf(), NULL, 0);
 	if (st && st->enter_ts && st->bio_ts &&
 	    (n = st->nr_rqs) < KSTACK_MAX_RQS) {
 		st->rqs[n] = key;
 		st->nr_rqs = n + 1;
-		tid = (__u32)pid_tgid;
+		tid = (__u32)bpf_get_current_pid_tgid();
 		enter_ts = st->enter_ts;
-	} else if (!task_selected(pid_tgid)) {
+	} else if (!task_selected()) {
 		return 0;
 	}
-	rs = rq_claim(key);
+	rs = rq_claim(key, lo);
 	if (!rs)
 		return 0;
 	rs->issue_ts = 0;
@@ -328,14 +337,16 @@ int BPF_PROG(kstack_io_start, struct request *rq)
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(kstack_rq_issue, struct request *rq)
 {
-	__u64 key;
 	struct rq_state *rs;
+	__u64 key;
+	__u32 lo;
 
 	/* With -d, other disks' requests cost three loads, not a lookup. */
 	if (filter_dev && rq_dev(rq) != filter_dev)
 		return 0;
-	key = rq_key(ctx);
-	rs = rq_find(key);
+	key = (__u64)rq;
+	lo = rq_lo32(rq);
+	rs = rq_find(key, lo);
 	if (rs) {
 		/* A requeued request keeps its first issue time. */
 		if (!rs->issue_ts)
@@ -349,7 +360,7 @@ int BPF_PROG(kstack_rq_issue, struct request *rq)
 	 */
 	if (filter_tgid || filter_comm_on)
 		return 0;
-	rs = rq_claim(key);
+	rs = rq_claim(key, lo);
 	if (!rs)
 		return 0;
 	rs->done_ts = 0;
@@ -363,14 +374,15 @@ SEC("tp_btf/block_rq_complete")
 int BPF_PROG(kstack_rq_complete, struct request *rq, blk_status_t error,
 	     unsigned int nr_bytes)
 {
-	__u64 key;
 	struct rq_state *rs;
-	__u64 now;
+	__u64 key, now;
+	__u32 lo;
 
 	if (filter_dev && rq_dev(rq) != filter_dev)
 		return 0;
-	key = rq_key(ctx);
-	rs = rq_find(key);
+	key = (__u64)rq;
+	lo = rq_lo32(rq);
+	rs = rq_find(key, lo);
 	if (!rs)
 		return 0;
 	/* Partial completion: the request goes on. */
@@ -407,7 +419,7 @@ static __always_inline int read_exit(void)
 	for (i = 0; i < KSTACK_MAX_RQS && i < n; i++) {
 		__u64 key = st->rqs[i];
 
-		rs = rq_find(key);
+		rs = rq_find(key, (__u32)key);
 		if (!rs || rs->enter_ts != st->enter_ts)
 			continue; /* reused by a later read: lost */
 		if (!rs->issue_ts)
