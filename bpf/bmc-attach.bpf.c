@@ -8,6 +8,10 @@
  *                GET replies; a reply on a connection ends its pending writes.
  *   bmc_restart  tp_btf/inet_sock_set_state: memcached's TCP listener
  *                closed or opened -> flush.
+ *   bmc_bind4/6  cgroup/post_bind4/6: a UDP socket bound to memcached's
+ *                port (a new memcached) -> remember it, flush.
+ *   bmc_release  cgroup/sock_release: such a UDP socket closed (memcached
+ *                went away, even a UDP-only one) -> flush.
  *
  * Consistency (why a GET reply never re-installs a value older than a write)
  * -------------------------------------------------------------------------
@@ -79,6 +83,7 @@ const volatile __u64 set_mask = 0;	  /* sets - 1 (power of two) */
 const volatile __u64 gen_mask = 0;	  /* buckets - 1 (power of two) */
 const volatile __u64 max_age_ns = 0;	  /* 0: unknown expiry not cached */
 const volatile __s64 realtime_off_ns = 0; /* CLOCK_REALTIME - MONOTONIC */
+const volatile __u64 netns_cookie = 0;	  /* memcached's netns, 0: any */
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -2193,4 +2198,60 @@ int BPF_PROG(bmc_restart, struct sock *sk, int oldstate, int newstate)
 	    newstate == BPF_TCP_LISTEN)
 		flush_all();
 	return 0;
+}
+
+/*
+ * A UDP-only memcached has no listener: its UDP sockets bound to the port
+ * stand for it. cgroup programs on the root cgroup v2 see every socket of
+ * every namespace; only post_bind may read the port, so post_bind records
+ * the socket cookie and sock_release looks it up. bmc-attach seeds the map
+ * with the sockets already bound when it attaches.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64); /* socket cookie */
+	__type(value, __u8);
+} udp_socks SEC(".maps");
+
+static __always_inline int udp_bound(struct bpf_sock *sk)
+{
+	__u64 cookie;
+	__u8 one = 1;
+
+	if (sk->protocol != IPPROTO_UDP_ || sk->src_port != bpf_ntohs(port_be))
+		return 1;
+	/* Same port in another network namespace: not our memcached. */
+	if (netns_cookie && bpf_get_netns_cookie(sk) != netns_cookie)
+		return 1;
+	cookie = bpf_get_socket_cookie(sk);
+	bpf_map_update_elem(&udp_socks, &cookie, &one, BPF_ANY);
+	/* A new memcached starts empty. */
+	flush_all();
+	return 1; /* allow the bind */
+}
+
+SEC("cgroup/post_bind4")
+int bmc_bind4(struct bpf_sock *sk)
+{
+	return udp_bound(sk);
+}
+
+SEC("cgroup/post_bind6")
+int bmc_bind6(struct bpf_sock *sk)
+{
+	return udp_bound(sk);
+}
+
+SEC("cgroup/sock_release")
+int bmc_release(struct bpf_sock *sk)
+{
+	__u64 cookie;
+
+	if (sk->protocol != IPPROTO_UDP_)
+		return 1;
+	cookie = bpf_get_socket_cookie(sk);
+	if (bpf_map_delete_elem(&udp_socks, &cookie) == 0)
+		flush_all();
+	return 1;
 }

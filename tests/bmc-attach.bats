@@ -71,7 +71,8 @@ pins() { echo "/sys/fs/bpf/bmc/$1"; }
 	assert_output --partial "BMC attached to $IF_S (native XDP, port 11311"
 	# the peer lives in another namespace: found through its name
 	assert_output --partial "peer $IF_C in namespace $NS_C has no XDP program"
-	for p in stats config xdp_link tc_prog restart_link; do
+	for p in stats config xdp_link tc_prog restart_link udp_bind4_link \
+		udp_bind6_link udp_release_link; do
 		[ -e "$(pins "$IF_S")/$p" ]
 	done
 	[ "$(stat -c %a "$(pins "$IF_S")")" = 700 ]
@@ -115,6 +116,12 @@ pins() { echo "/sys/fs/bpf/bmc/$1"; }
 		jq -r '[.[] | select(.options.prog.name? == "bmc_tx")][0].options.prog.id')
 	[ -n "$xid" ] && [ "$xid" != null ]
 	[ -n "$tid" ] && [ "$tid" != null ]
+	local cids="" l cid
+	for l in udp_bind4_link udp_bind6_link udp_release_link; do
+		cid=$(bpftool -j link show pinned "$(pins "$IF_S")/$l" | jq -r .prog_id)
+		[ -n "$cid" ] && [ "$cid" != null ]
+		cids="$cids $cid"
+	done
 	run bmc-attach --detach "$IF_S" --netns "$NS_S"
 	assert_success
 	assert_output --partial "detached from $IF_S"
@@ -130,6 +137,12 @@ pins() { echo "/sys/fs/bpf/bmc/$1"; }
 	assert_failure
 	run bpftool prog show id "$tid"
 	assert_failure
+	# nor the cgroup programs that watch a UDP-only memcached
+	for cid in $cids; do
+		fp_wait_for bash -c "! bpftool prog show id $cid" || true
+		run bpftool prog show id "$cid"
+		assert_failure
+	done
 }
 
 @test "detach when nothing is attached says so" {

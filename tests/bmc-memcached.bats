@@ -483,6 +483,43 @@ write_variants() {
 	assert_output "$(printf 'VALUE rs1 0 3\nnew\nEND')"
 }
 
+@test "a UDP-only memcached restart takes its cached values with it" {
+	stop_memcached
+	# No TCP listener (-p 0): only its UDP sockets on the port say it runs.
+	ip netns exec "$NS_S" memcached -u nobody -U "$PORT" -p 0 -t 1 \
+		-m 64 -d -P "$PIDFILE"
+	fp_wait_for udp version
+	# Attached after memcached bound its sockets: found and remembered.
+	run bmc-attach "$IF_S" -p "$PORT" --cache-size 16M --netns "$NS_S" \
+		--replace -v
+	assert_success
+	refute_output --partial "could be found"
+	refute_output --partial "no UDP socket"
+	# BMC caches only values whose write it saw: set over UDP.
+	[ "$(udp "set ru1 0 0 3" old)" = STORED ]
+	cached ru1
+	run udp "get ru1"
+	assert_output "$(printf 'VALUE ru1 0 3\nold\nEND')"
+	stop_memcached
+	# memcached is gone: nothing may answer from its old values.
+	run udp "get ru1"
+	refute_output --partial old
+	ip netns exec "$NS_S" memcached -u nobody -U "$PORT" -p 0 -t 1 \
+		-m 64 -d -P "$PIDFILE"
+	fp_wait_for udp version
+	run udp "get ru1"
+	assert_output END
+	# This memcached bound after attach: its end flushes as well.
+	[ "$(udp "set ru1 0 0 3" new)" = STORED ]
+	cached ru1
+	stop_memcached
+	run udp "get ru1"
+	refute_output --partial new
+	start_memcached
+	run udp "get ru1"
+	assert_output END
+}
+
 @test "detach leaves no program, qdisc filter or pin behind" {
 	run bmc-attach --detach "$IF_S" --netns "$NS_S"
 	assert_success

@@ -11,6 +11,10 @@
  *   xdp_link        the XDP bpf_link (unpinning it detaches XDP)
  *   tc_prog         the TC egress program (to recognise our filter)
  *   restart_link    the tracepoint link
+ *   udp_bind4_link, udp_bind6_link, udp_release_link
+ *                   cgroup links (root cgroup v2) that flush when a UDP
+ *                   socket on the port is bound or closed, so that a
+ *                   UDP-only memcached's restart is seen too
  */
 #include <argp.h>
 #include <dirent.h>
@@ -27,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -281,6 +287,12 @@ static bool pin_exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* Links detached explicitly before their pins go (see below). */
+static const char *const detach_now[] = {
+	"xdp_link",	    "udp_bind4_link", "udp_bind6_link",
+	"udp_release_link", "restart_link",
+};
+
 /*
  * Removes our TC filter (only if it still runs our pinned program) and
  * every pin; unpinning the links detaches XDP and the tracepoint.
@@ -305,12 +317,17 @@ static int remove_attachment(const char *dir, const struct bmc_config *cfg,
 		fp_tc_hook_destroy_if_empty(cfg->ifindex);
 	}
 	/*
-	 * Detach the XDP link now: dropping its last pin frees it only
-	 * later (RCU), and a --replace right after must find XDP gone.
+	 * Detach the links now: dropping their last pin frees them only
+	 * later (deferred), and a --replace right after must find XDP and
+	 * the cgroup programs gone.
 	 */
-	if (fp_pin_path(path, sizeof(path), dir, "xdp_link") == 0) {
-		int fd = bpf_obj_get(path);
+	for (size_t i = 0; i < sizeof(detach_now) / sizeof(detach_now[0]);
+	     i++) {
+		int fd;
 
+		if (fp_pin_path(path, sizeof(path), dir, detach_now[i]))
+			continue;
+		fd = bpf_obj_get(path);
 		if (fd >= 0) {
 			bpf_link_detach(fd);
 			close(fd);
@@ -397,6 +414,214 @@ static void warn_veth_peer(unsigned int ifindex)
 		env.iface, peer, name);
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#define CGROUP2_FALLBACK "/sys/fs/cgroup/unified"
+
+/* The cookie of the current network namespace, 0 if unknown. */
+static __u64 current_netns_cookie(void)
+{
+	__u64 cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
+/* An open fd of the root cgroup v2 (mounted if nowhere), or -errno. */
+static int open_cgroup2_root(void)
+{
+	char line[4096], mnt[1024] = "";
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int fd;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+		char m[1024], root[1024];
+
+		if (!sep || strncmp(sep, " - cgroup2 ", 11))
+			continue;
+		/* id parent maj:min root mountpoint ... */
+		if (sscanf(line, "%*s %*s %*s %1023s %1023s", root, m) != 2 ||
+		    strcmp(root, "/"))
+			continue;
+		snprintf(mnt, sizeof(mnt), "%s", m);
+		break;
+	}
+	if (f)
+		fclose(f);
+	if (!mnt[0]) {
+		mkdir(CGROUP2_FALLBACK, 0755);
+		if (mount("cgroup2", CGROUP2_FALLBACK, "cgroup2", 0, NULL))
+			return -errno;
+		fp_debug("mounted cgroup2 at %s", CGROUP2_FALLBACK);
+		snprintf(mnt, sizeof(mnt), "%s", CGROUP2_FALLBACK);
+	}
+	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	fp_debug("cgroup v2 root: %s", mnt);
+	return fd;
+}
+
+/* Inodes of UDP sockets bound to port in /proc/net/FILE (this netns). */
+static int udp_inodes(const char *file, uint16_t port, unsigned long *ino,
+		      int n, int max)
+{
+	char line[512];
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return n;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char local[64];
+		unsigned int lport;
+		unsigned long inode;
+		char *colon;
+
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+		if (sscanf(line, " %*s %63s %*s %*s %*s %*s %*s %*s %*s %lu",
+			   local, &inode) != 2)
+			continue;
+		colon = strrchr(local, ':');
+		if (!colon || sscanf(colon + 1, "%x", &lport) != 1 ||
+		    lport != port || !inode)
+			continue;
+		ino[n++] = inode;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Seeds udp_socks with the cookies of the UDP sockets already bound to
+ * the port in this namespace: found through /proc/net/udp{,6} inodes and a
+ * /proc/PID/fd scan, taken with pidfd_getfd, asked for SO_COOKIE.
+ */
+static void seed_udp_sockets(int map_fd)
+{
+	unsigned long ino[64];
+	int n = 0, found = 0;
+	struct dirent *pe;
+	DIR *proc;
+	__u8 one = 1;
+
+	n = udp_inodes("/proc/net/udp", env.port, ino, n, 64);
+	n = udp_inodes("/proc/net/udp6", env.port, ino, n, 64);
+	if (!n) {
+		fp_debug("no UDP socket is bound to port %u yet: a memcached "
+			 "started later is seen when it binds",
+			 env.port);
+		return;
+	}
+	proc = opendir("/proc");
+	while (proc && (pe = readdir(proc))) {
+		char fddir[64], lpath[320], target[64];
+		struct dirent *fe;
+		int pid, pidfd = -1;
+		DIR *fds;
+
+		pid = atoi(pe->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(fddir, sizeof(fddir), "/proc/%d/fd", pid);
+		fds = opendir(fddir);
+		if (!fds)
+			continue;
+		while ((fe = readdir(fds))) {
+			unsigned long i;
+			__u64 cookie = 0;
+			socklen_t len = sizeof(cookie);
+			ssize_t l;
+			int k, sfd;
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(lpath, sizeof(lpath), "%s/%s", fddir,
+				 fe->d_name);
+			l = readlink(lpath, target, sizeof(target) - 1);
+			if (l <= 0)
+				continue;
+			target[l] = 0;
+			if (sscanf(target, "socket:[%lu]", &i) != 1)
+				continue;
+			for (k = 0; k < n && ino[k] != i; k++)
+				;
+			if (k == n)
+				continue;
+			if (pidfd < 0)
+				pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+			if (pidfd < 0)
+				break;
+			sfd = (int)syscall(SYS_pidfd_getfd, pidfd,
+					   atoi(fe->d_name), 0);
+			if (sfd < 0)
+				continue;
+			if (!getsockopt(sfd, SOL_SOCKET, SO_COOKIE, &cookie,
+					&len) &&
+			    !bpf_map_update_elem(map_fd, &cookie, &one,
+						 BPF_ANY)) {
+				found++;
+				fp_debug("UDP socket on port %u: pid %d fd %s "
+					 "(cookie %llu)",
+					 env.port, pid, fe->d_name,
+					 (unsigned long long)cookie);
+			}
+			close(sfd);
+		}
+		closedir(fds);
+		if (pidfd >= 0)
+			close(pidfd);
+	}
+	if (proc)
+		closedir(proc);
+	if (!found)
+		fp_debug("%d UDP socket(s) bound to port %u, but no process "
+			 "holding one could be found: their closing will not "
+			 "flush the cache (a later memcached's will)",
+			 n, env.port);
+}
+
+static int attach_cgroup_prog(struct bpf_program *prog, int cg_fd,
+			      const char *dir, const char *name)
+{
+	struct bpf_link *link = bpf_program__attach_cgroup(prog, cg_fd);
+	char path[512];
+	int err;
+
+	if (!link)
+		return fp_error("cannot attach %s to the root cgroup: %s",
+				bpf_program__name(prog), fp_strerror(-errno));
+	if (fp_pin_path(path, sizeof(path), dir, name))
+		err = -ENAMETOOLONG;
+	else
+		err = bpf_link__pin(link, path);
+	if (err) {
+		bpf_link__destroy(link);
+		return fp_error("cannot pin %s/%s: %s", dir, name,
+				fp_strerror(err));
+	}
+	/* The pin holds it; dropping our reference keeps it attached. */
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	return 0;
+}
+
 static int do_attach(void)
 {
 	struct bmc_attach_bpf *skel = NULL;
@@ -407,7 +632,7 @@ static int do_attach(void)
 	unsigned int ifindex;
 	enum fp_xdp_mode used;
 	bool created = false, tc_done = false;
-	int err, xfd = -1, ret = 1;
+	int err, xfd = -1, cg_fd = -1, ret = 1;
 	__u32 zero = 0;
 
 	ifindex = fp_ifindex(env.iface);
@@ -469,6 +694,11 @@ static int do_attach(void)
 	skel->rodata->gen_mask = ngen - 1;
 	skel->rodata->max_age_ns = (__u64)env.max_age * 1000000000ULL;
 	skel->rodata->realtime_off_ns = realtime_offset();
+	skel->rodata->netns_cookie = current_netns_cookie();
+	if (!skel->rodata->netns_cookie)
+		fp_debug("no network namespace cookie (SO_NETNS_COOKIE): UDP "
+			 "sockets on port %u in any namespace flush the cache",
+			 env.port);
 	bpf_map__set_max_entries(skel->maps.cache, (__u32)entries);
 	bpf_map__set_max_entries(skel->maps.buckets, (__u32)ngen);
 	bpf_map__set_max_entries(skel->maps.exps, (__u32)nexps);
@@ -545,6 +775,23 @@ static int do_attach(void)
 		goto cleanup;
 	}
 
+	/* A UDP-only memcached: its sockets on the port, bound or closed. */
+	cg_fd = open_cgroup2_root();
+	if (cg_fd < 0) {
+		fp_error("cannot open the cgroup v2 root (needed to see a "
+			 "UDP-only memcached restart): %s",
+			 fp_strerror(cg_fd));
+		goto cleanup;
+	}
+	if (attach_cgroup_prog(skel->progs.bmc_release, cg_fd, dir,
+			       "udp_release_link") ||
+	    attach_cgroup_prog(skel->progs.bmc_bind4, cg_fd, dir,
+			       "udp_bind4_link") ||
+	    attach_cgroup_prog(skel->progs.bmc_bind6, cg_fd, dir,
+			       "udp_bind6_link"))
+		goto cleanup;
+	seed_udp_sockets(bpf_map__fd(skel->maps.udp_socks));
+
 	xfd = fp_xdp_attach(bpf_program__fd(skel->progs.bmc_rx), ifindex,
 			    env.iface, env.mode, &used);
 	if (xfd < 0)
@@ -575,7 +822,9 @@ cleanup:
 		fp_tc_hook_destroy_if_empty(ifindex);
 	}
 	if (ret && created)
-		fp_pin_dir_remove(dir, FP_BPFFS);
+		remove_attachment(dir, NULL, false);
+	if (cg_fd >= 0)
+		close(cg_fd);
 	if (xfd >= 0)
 		close(xfd);
 	bpf_link__destroy(rlink);
