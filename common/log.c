@@ -12,11 +12,11 @@
 
 const char *fp_tool_name = "fastpath";
 
+/* libbpf's messages, warnings included, are for -v: a user sees ours. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list args)
 {
-	if (level == LIBBPF_DEBUG && !fp_opts.verbose)
-		return 0;
+	(void)level;
 	if (!fp_opts.verbose)
 		return 0;
 	return vfprintf(stderr, fmt, args);
