@@ -22,7 +22,8 @@ long_options() {
 	for t in $(tools); do
 		[ -f "$FP_ROOT/man/$t.8" ] || missing="$missing $t:man"
 		[ -f "$FP_ROOT/completions/$t" ] || missing="$missing $t:completion"
-		grep -q -- "$t" "$FP_ROOT/README.md" || missing="$missing $t:readme"
+		# A section of its own, not only a mention in the overview table.
+		grep -qx -- "## $t" "$FP_ROOT/README.md" || missing="$missing $t:readme"
 	done
 	[ -z "$missing" ] || fail "missing:$missing"
 }
