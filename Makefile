@@ -49,7 +49,7 @@ MANS        := $(wildcard man/*.[0-9])
 COMPLETIONS := $(wildcard completions/*)
 HEADERS     := $(wildcard include/*.h)
 
-.PHONY: all deps check unit lint-man demo bench install uninstall clean format
+.PHONY: all deps deps-test check unit lint-man demo bench install uninstall clean format
 .DELETE_ON_ERROR:
 # Keep skeletons and objects: they are inputs of later builds, not litter.
 .SECONDARY:
@@ -62,8 +62,12 @@ EXTRA_BINS :=
 -include $(wildcard mk/*.mk)
 all: $(EXTRA_BINS)
 
+# Build dependencies only; deps-test adds what check, demo and bench need.
 deps:
-	$(Q)scripts/deps
+	$(Q)scripts/deps build
+
+deps-test:
+	$(Q)scripts/deps test
 
 $(BUILD) $(BUILD)/common $(BUILD)/tests:
 	$(Q)mkdir -p $@
@@ -112,15 +116,15 @@ unit: $(UNIT_BINS)
 lint-man:
 	$(Q)mandoc -T lint -W warning $(MANS)
 
-check: deps
+check: deps-test
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)FP_BUILD=$(abspath $(BUILD)) tests/run
 
-demo: deps
+demo: deps-test
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)demo/run
 
-bench: deps
+bench: deps-test
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)for b in bench/*; do [ -f "$$b" ] && [ -x "$$b" ] || continue; \
 		echo "== $$b"; "$$b" || exit 1; done

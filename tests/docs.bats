@@ -107,3 +107,18 @@ long_options() {
 	rm -rf "$dest"
 	[ -z "$missing" ] || fail "not installed:$missing"
 }
+
+@test "no script or make rule stops, restarts or kills a service" {
+	run grep -rnE '(systemctl|service|invoke-rc\.d)[^#]*\b(stop|restart|kill|try-restart|reload-or-restart)\b' \
+		"$FP_ROOT/Makefile" "$FP_ROOT/mk" "$FP_ROOT/scripts" "$FP_ROOT/demo" "$FP_ROOT/bench"
+	[ "$status" -eq 1 ] || fail "stops a service: $output"
+}
+
+@test "make deps installs the build's packages only" {
+	run grep -A3 '^BUILD_PACKAGES=' "$FP_ROOT/scripts/deps"
+	[ "$status" -eq 0 ] || fail "no build package list"
+	local p
+	for p in memcached fio bats qemu-system-x86; do
+		[[ "$output" != *"$p"* ]] || fail "$p is a build dependency"
+	done
+}
