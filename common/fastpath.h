@@ -14,6 +14,7 @@
 #include "pin.h"
 #include "privileges.h"
 #include "probe.h"
+#include "require.h"
 #include "setup.h"
 #include "signals.h"
 #include "verifier.h"

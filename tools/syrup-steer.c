@@ -1009,6 +1009,11 @@ struct loaded {
 	int builtin;
 };
 
+/* What every policy needs of the kernel, whatever its layer. */
+static const struct fp_requirement policy_needs[] = {
+	{"BPF atomic fetch-and-add", "5.12", fp_probe_atomic_fetch},
+};
+
 static int load_policy(struct loaded *l)
 {
 	const char *entry = env.layer == SYRUP_LAYER_XDP ? "syrup_xdp"
@@ -1018,6 +1023,9 @@ static int load_policy(struct loaded *l)
 	const char *path = env.policy, *base;
 	int err;
 
+	if (fp_require(NULL, policy_needs,
+		       sizeof(policy_needs) / sizeof(policy_needs[0])))
+		return 1;
 	l->builtin = builtin_id(env.policy);
 	if (l->builtin > 0) {
 		l->skel = syrup_steer_bpf__open();
