@@ -2,6 +2,8 @@
 #
 #   make            build every tool into build/
 #   make check      install missing packages, build, lint, run all tests
+#                   (the kernel matrix's smoke tests included)
+#   make check-kernels  the whole suite inside each Debian kernel (qemu)
 #   make demo       run every tool in a throw-away sandbox
 #   make bench      run every benchmark under bench/
 #   make install    install tools, man pages, completions, headers
@@ -49,7 +51,7 @@ MANS        := $(wildcard man/*.[0-9])
 COMPLETIONS := $(wildcard completions/*)
 HEADERS     := $(wildcard include/*.h)
 
-.PHONY: all deps deps-test check unit lint-man demo bench install uninstall clean format
+.PHONY: all deps deps-test check check-kernels unit lint-man demo bench install uninstall clean format
 .DELETE_ON_ERROR:
 # Keep skeletons and objects: they are inputs of later builds, not litter.
 .SECONDARY:
@@ -119,6 +121,15 @@ lint-man:
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)FP_BUILD=$(abspath $(BUILD)) tests/run
+
+# The whole suite inside each of Debian's kernels under qemu (slow: about
+# 10 minutes a kernel). KERNELS picks them.
+KERNELS ?= 5.10 6.1 6.12 sid
+check-kernels: deps-test
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)for k in $(KERNELS); do echo "# kernel $$k"; \
+		FP_VM_TIMEOUT=3600 FP_VM_ENV="FP_BUILD FP_KERNELS" FP_KERNELS= \
+		FP_BUILD=$(abspath $(BUILD)) tests/vm/run $$k tests/run || exit 1; done
 
 demo: deps-test
 	$(Q)$(MAKE) --no-print-directory all

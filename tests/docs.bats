@@ -122,3 +122,12 @@ long_options() {
 		[[ "$output" != *"$p"* ]] || fail "$p is a build dependency"
 	done
 }
+
+@test "the README's kernel support table is the one the matrix tests" {
+	want=$("$FP_ROOT/tests/vm/support-table")
+	got=$(sed -n '/^<!-- support-table/,/^<!-- \/support-table/p' "$FP_ROOT/README.md" | sed '1d;$d')
+	[ "$got" = "$want" ] || fail "README table differs from tests/vm/support.tsv:
+$got
+want:
+$want"
+}
