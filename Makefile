@@ -37,7 +37,10 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-TOOLS       := $(patsubst tools/%.c,%,$(wildcard tools/*.c))
+# A tool is tools/NAME.c, or a directory tools/NAME/ (main.c and one file
+# per command or concern) linked into one binary.
+TOOL_DIRS   := $(patsubst tools/%/main.c,%,$(wildcard tools/*/main.c))
+TOOLS       := $(patsubst tools/%.c,%,$(wildcard tools/*.c)) $(TOOL_DIRS)
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -108,6 +111,20 @@ $(BUILD)/%.o: tools/%.c $$(if $$(wildcard bpf/$$*.bpf.c),$(BUILD)/$$*.skel.h) $$
 $(BUILD)/%: $(BUILD)/%.o $$(OBJS_$$*) $(LIBCOMMON)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS_$*) $(LDLIBS)
+
+# Directory tools: tools/NAME/FILE.c -> $(BUILD)/tools/NAME/FILE.o. Every
+# file may include the tool's skeletons and its private header(s).
+$(BUILD)/tools/%.o: tools/%.c $$(if $$(wildcard bpf/$$(firstword $$(subst /, ,$$*)).bpf.c),$(BUILD)/$$(firstword $$(subst /, ,$$*)).skel.h) $$(SKELS_$$(firstword $$(subst /, ,$$*))) $$(wildcard tools/$$(firstword $$(subst /, ,$$*))/*.h) $(wildcard common/*.h) $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(CFLAGS_$(firstword $(subst /, ,$*))) -Itools/$(firstword $(subst /, ,$*)) -c $< -o $@
+
+define dir_tool
+$(BUILD)/$(1): $(patsubst tools/%.c,$(BUILD)/tools/%.o,$(wildcard tools/$(1)/*.c)) $$(OBJS_$(1)) $(LIBCOMMON)
+	$$(call msg,LINK,$$@)
+	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS_$(1)) $$(LDLIBS)
+endef
+$(foreach t,$(TOOL_DIRS),$(eval $(call dir_tool,$(t))))
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON) $(wildcard tests/unit/*.h) $(wildcard common/*.h) | $(BUILD)/tests
 	$(call msg,CC,$@)
