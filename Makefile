@@ -10,7 +10,9 @@
 #
 # V=1 shows the commands.
 
-VERSION    := 0.1.0
+# The version lives in VERSION; -V adds the commit it was built from.
+VERSION    := $(shell cat VERSION)
+COMMIT     := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 BUILD      ?= build
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -23,7 +25,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
-              -DFASTPATH_VERSION='"$(VERSION)"' \
+              -DFASTPATH_VERSION='"$(VERSION)"' -DFASTPATH_COMMIT='"$(COMMIT)"' \
               -I$(BUILD) -Icommon -Ibpf -Iinclude
 LDLIBS     += -lbpf -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
@@ -91,6 +93,12 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h) $(wildcard 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# -V prints the commit: rebuild what embeds it when HEAD moves.
+$(BUILD)/version.stamp: FORCE | $(BUILD)
+	$(Q)echo '$(VERSION) $(COMMIT)' | cmp -s - $@ || echo '$(VERSION) $(COMMIT)' > $@
+FORCE:
+$(BUILD)/common/options.o: $(BUILD)/version.stamp
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
 	$(call msg,CC,$@)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +13,11 @@ struct fp_common_opts fp_opts;
 static void print_version(FILE *out, struct argp_state *state)
 {
 	(void)state;
+	/* As bpftool -V: the version, what it was built from, what it runs on. */
 	fprintf(out, "%s (fastpath) %s\n", fp_tool_name, FASTPATH_VERSION);
+	fprintf(out, "commit %s\n", FASTPATH_COMMIT);
+	fprintf(out, "libbpf v%u.%u\n", libbpf_major_version(),
+		libbpf_minor_version());
 }
 
 void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;

@@ -38,13 +38,14 @@ long_options() {
 	done
 }
 
-@test "-h is an alias of --help and -V prints the version" {
+@test "-h is an alias of --help; -V prints the version, the commit and libbpf's version" {
 	local t
 	for t in $(tools); do
 		run "$FP_BUILD/$t" -h
 		[ "$status" -eq 0 ] && [[ "$output" == *"Usage:"* ]] || fail "$t -h"
 		run "$FP_BUILD/$t" -V
-		[ "$status" -eq 0 ] && [[ "$output" == "$t (fastpath) "* ]] ||
+		[ "$status" -eq 0 ] && [ "${lines[0]}" = "$t (fastpath) $(cat "$FP_ROOT/VERSION")" ] &&
+			[[ "${lines[1]}" == "commit "* ]] && [[ "${lines[2]}" == "libbpf v"* ]] ||
 			fail "$t -V printed '$output'"
 	done
 }
