@@ -201,9 +201,27 @@ teardown_file() {
 	assert_line "bmc_evictions_total{iface=\"$IF_A\"} $((2 * NCPU))"
 	assert_line '# TYPE bmc_cache_entries gauge'
 	assert_line "bmc_cache_entries{iface=\"$IF_A\"} 65536"
-	# Every sample line is "name{labels} value".
-	run grep -Ev '^(# (HELP|TYPE) bmc_[a-z_]+ .+|bmc_[a-z_]+\{iface="[^"]+"\} [0-9]+)$' <<<"$output"
+	assert_line 'bmc_up 1'
+	assert_line --regexp "^bmc_info\{iface=\"$IF_A\",port=\"[0-9]+\",mode=\"[a-z]+\"\} 1$"
+	# Every sample line is "name{labels} value" (bmc_up has no labels).
+	run grep -Ev '^(# (HELP|TYPE) bmc_[a-z_]+ .+|bmc_[a-z_]+\{iface="[^"]+"(,[a-z]+="[^"]*")*\} [0-9]+|bmc_up [01])$' <<<"$output"
 	assert_failure
+}
+
+@test "--prometheus passes promtool check metrics" {
+	bmc-stat --prometheus -I "$IF_A" >"$BATS_TEST_TMPDIR/bmc.prom"
+	run "$FP_ROOT/tests/promtool" check metrics <"$BATS_TEST_TMPDIR/bmc.prom"
+	assert_success
+	bmc-stat --prometheus -I "$(fp_name nobmc)" >"$BATS_TEST_TMPDIR/down.prom"
+	run "$FP_ROOT/tests/promtool" check metrics <"$BATS_TEST_TMPDIR/down.prom"
+	assert_success
+}
+
+@test "--prometheus without BMC prints bmc_up 0 and exits 0, so a textfile is never stale" {
+	run --separate-stderr bmc-stat --prometheus -I "$(fp_name nobmc)"
+	assert_success
+	assert_output $'# HELP bmc_up Whether BMC is attached and its counters were read (1) or not (0).\n# TYPE bmc_up gauge\nbmc_up 0'
+	[ -z "$stderr" ]
 }
 
 @test "--prometheus without -I lists every interface under one HELP" {

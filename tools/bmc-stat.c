@@ -188,6 +188,9 @@ static int open_config(struct iface *ifc)
 	return 0;
 }
 
+/* open_iface's answer for an interface without BMC, in --prometheus mode. */
+#define NOT_ATTACHED 2
+
 static int open_iface(struct iface *ifc, const char *name)
 {
 	struct bpf_map_info info = {};
@@ -200,10 +203,13 @@ static int open_iface(struct iface *ifc, const char *name)
 	if (fp_pin_path(dir, sizeof(dir), BMC_PIN_ROOT, name) ||
 	    fp_pin_path(path, sizeof(path), dir, "stats"))
 		return 1;
-	if (!fp_pin_dir_exists(dir))
+	if (!fp_pin_dir_exists(dir)) {
+		if (env.prometheus)
+			return NOT_ATTACHED; /* bmc_up 0, not an error */
 		return fp_error("BMC is not attached to %s (attach it with "
 				"'bmc-attach %s')",
 				name, name);
+	}
 	ifc->stats_fd = bpf_obj_get(path);
 	if (ifc->stats_fd < 0) {
 		err = -errno;
@@ -393,10 +399,35 @@ static void print_label(const char *s)
 	}
 }
 
+/*
+ * bmc_up is always printed, so a node_exporter textfile rewritten after a
+ * detach says 0 instead of keeping the last attach's numbers.
+ */
+static void print_prometheus_up(bool up)
+{
+	printf("# HELP bmc_up Whether BMC is attached and its counters were "
+	       "read (1) or not (0).\n");
+	printf("# TYPE bmc_up gauge\n");
+	printf("bmc_up %d\n", up);
+}
+
 static void print_prometheus(void)
 {
 	size_t i;
 	int k;
+
+	print_prometheus_up(true);
+	printf("# HELP bmc_info BMC's attachment: interface, memcached port "
+	       "and XDP mode.\n");
+	printf("# TYPE bmc_info gauge\n");
+	for (k = 0; k < nr_ifaces; k++) {
+		if (!ifaces[k].have_config)
+			continue;
+		printf("bmc_info{iface=\"");
+		print_label(ifaces[k].name);
+		printf("\",port=\"%u\",mode=\"%s\"} 1\n", ifaces[k].config.port,
+		       fp_xdp_mode_name(ifaces[k].config.xdp_mode));
+	}
 
 	for (i = 0; i < NR_COUNTERS; i++) {
 		printf("# HELP bmc_%s_total %s\n", counters[i].name,
@@ -506,6 +537,11 @@ int main(int argc, char **argv)
 	if (env.iface) {
 		err = open_iface(&ifaces[0], env.iface);
 		nr_ifaces = 1;
+		if (err == NOT_ATTACHED) {
+			print_prometheus_up(false);
+			err = 0;
+			goto cleanup;
+		}
 		if (err)
 			goto cleanup;
 	} else {
@@ -516,6 +552,10 @@ int main(int argc, char **argv)
 		if (n < 0) {
 			err = fp_error("cannot read %s: %s", BMC_PIN_ROOT,
 				       fp_strerror(n));
+			goto cleanup;
+		}
+		if (n == 0 && env.prometheus) {
+			print_prometheus_up(false);
 			goto cleanup;
 		}
 		if (n == 0) {
