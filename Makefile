@@ -55,6 +55,10 @@ BINS        := $(addprefix $(BUILD)/,$(TOOLS))
 MANS        := $(wildcard man/*.[0-9])
 COMPLETIONS := $(wildcard completions/*)
 HEADERS     := $(wildcard include/*.h)
+UNITS       := $(patsubst systemd/%.in,%,$(wildcard systemd/*.service.in))
+SBINDIR     ?= $(PREFIX)/sbin
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 
 .PHONY: all deps deps-test check check-kernels unit lint-man demo bench install uninstall clean format
 .DELETE_ON_ERROR:
@@ -173,12 +177,19 @@ install: all
 	$(if $(MANS),install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man8/)
 	$(if $(COMPLETIONS),install -m 0644 $(COMPLETIONS) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/)
 	$(if $(HEADERS),install -m 0644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/fastpath/)
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
+	# systemd units name the binaries where they are installed.
+	for u in $(UNITS); do sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/fastpath-bmc ] || \
+		install -m 0644 systemd/fastpath-bmc.default $(DESTDIR)$(SYSCONFDIR)/default/fastpath-bmc
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/sbin/,$(TOOLS))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(notdir $(MANS)))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/bash-completion/completions/,$(notdir $(COMPLETIONS)))
 	rm -rf $(DESTDIR)$(PREFIX)/include/fastpath
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 
 format:
 	clang-format -i tools/*.c bpf/*.c bpf/*.h common/*.c common/*.h tests/unit/*.c include/*.h 2>/dev/null || true

@@ -145,10 +145,13 @@ pins() { echo "/sys/fs/bpf/bmc/$1"; }
 	done
 }
 
-@test "detach when nothing is attached says so" {
+@test "detach when nothing is attached says so, and succeeds (idempotent)" {
 	run bmc-attach --detach "$IF_S" --netns "$NS_S"
-	assert_failure 1
-	assert_output --partial "not attached to $IF_S"
+	assert_success
+	assert_output "bmc-attach: BMC is not attached to $IF_S: nothing to detach"
+	run bmc-attach --detach "$IF_S" --netns "$NS_S" -j
+	assert_success
+	assert_output "{\"detached\":\"$IF_S\",\"was_attached\":false}"
 }
 
 @test "veth whose peer has no XDP program: warning" {

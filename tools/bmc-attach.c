@@ -832,6 +832,27 @@ cleanup:
 	return ret;
 }
 
+static void print_detached(bool was_attached)
+{
+	struct fp_json j;
+
+	if (!fp_opts.json) {
+		if (was_attached)
+			printf("bmc-attach: BMC detached from %s\n", env.iface);
+		else
+			printf("bmc-attach: BMC is not attached to %s: nothing "
+			       "to detach\n",
+			       env.iface);
+		return;
+	}
+	fp_json_init(&j, stdout);
+	fp_json_object_begin(&j);
+	fp_json_kv_string(&j, "detached", env.iface);
+	fp_json_kv_bool(&j, "was_attached", was_attached);
+	fp_json_object_end(&j);
+	fp_json_newline(&j);
+}
+
 static int do_detach(void)
 {
 	struct bmc_config cfg;
@@ -840,10 +861,14 @@ static int do_detach(void)
 
 	if (pin_dir(dir, sizeof(dir), env.iface))
 		return fp_error("interface name too long: %s", env.iface);
-	if (!fp_pin_dir_exists(dir))
-		return fp_error("BMC is not attached to %s (nothing to "
-				"detach; see bmc-attach --status)",
-				env.iface);
+	/*
+	 * Nothing to detach is success: ExecStop= and configuration
+	 * management run detach without knowing whether BMC is still there.
+	 */
+	if (!fp_pin_dir_exists(dir)) {
+		print_detached(false);
+		return 0;
+	}
 	cfg_ok = read_config(dir, &cfg) == 0;
 	same_ns = cfg_ok && cfg.netns_ino == fp_netns_inode();
 	if (cfg_ok && !same_ns && netns_alive(cfg.netns_ino))
@@ -852,18 +877,12 @@ static int do_detach(void)
 				env.iface, cfg.netns_ino);
 	if (remove_attachment(dir, cfg_ok ? &cfg : NULL, same_ns))
 		return 1;
-	if (fp_opts.json) {
-		struct fp_json j;
-
-		fp_json_init(&j, stdout);
-		fp_json_object_begin(&j);
-		fp_json_kv_string(&j, "detached", env.iface);
-		fp_json_object_end(&j);
-		fp_json_newline(&j);
-	} else {
-		printf("bmc-attach: BMC detached from %s%s\n", env.iface,
-		       same_ns ? "" : " (its network namespace is gone)");
-	}
+	if (!fp_opts.json && !same_ns)
+		printf("bmc-attach: BMC detached from %s (its network "
+		       "namespace is gone)\n",
+		       env.iface);
+	else
+		print_detached(true);
 	return 0;
 }
 
