@@ -60,7 +60,7 @@ SBINDIR     ?= $(PREFIX)/sbin
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 
-.PHONY: all deps deps-test check check-kernels unit lint-man demo bench install uninstall clean format
+.PHONY: all deps deps-test check check-kernels unit lint lint-man demo bench install uninstall clean format
 .DELETE_ON_ERROR:
 # Keep skeletons and objects: they are inputs of later builds, not litter.
 .SECONDARY:
@@ -147,6 +147,16 @@ unit: $(UNIT_BINS)
 lint-man:
 	$(Q)mandoc -T lint -W warning $(MANS)
 
+# Habits enforced: C is clang-format clean, shell is shellcheck clean (BATS
+# files at warning level: bats runs each test in a subshell on purpose).
+C_SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find tools bpf common include tests -name '*.[ch]')
+SH_SCRIPTS  = $(shell grep -lE '^\#!.*\b(ba)?sh\b' scripts/* tests/run tests/vm/* tests/promtool bench/* demo/* 2>/dev/null)
+BATS_FILES  = $(wildcard tests/*.bats tests/vm/*.bats) tests/helpers.bash
+lint: lint-man
+	$(Q)clang-format --dry-run -Werror $(C_SOURCES)
+	$(Q)shellcheck -x $(SH_SCRIPTS)
+	$(Q)shellcheck -s bash -S warning -e SC2030,SC2031 $(BATS_FILES)
+
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)FP_BUILD=$(abspath $(BUILD)) tests/run
@@ -192,7 +202,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 
 format:
-	clang-format -i tools/*.c bpf/*.c bpf/*.h common/*.c common/*.h tests/unit/*.c include/*.h 2>/dev/null || true
+	clang-format -i $(C_SOURCES)
 
 clean:
 	rm -rf $(BUILD)

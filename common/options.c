@@ -13,7 +13,8 @@ struct fp_common_opts fp_opts;
 static void print_version(FILE *out, struct argp_state *state)
 {
 	(void)state;
-	/* As bpftool -V: the version, what it was built from, what it runs on. */
+	/* As bpftool -V: the version, what it was built from, what it runs on.
+	 */
 	fprintf(out, "%s (fastpath) %s\n", fp_tool_name, FASTPATH_VERSION);
 	fprintf(out, "commit %s\n", FASTPATH_COMMIT);
 	fprintf(out, "libbpf v%u.%u\n", libbpf_major_version(),

@@ -66,8 +66,7 @@ fp_netns_del() {
 
 # fp_wait_for CMD...: retry CMD for up to 5 s.
 fp_wait_for() {
-	local i
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done

@@ -9,8 +9,8 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	fp_mounts
-	export IF_A=$(fp_name sda) IF_B=$(fp_name sdb) DEST
-	DEST=$(mktemp -d)
+	IF_A=$(fp_name sda) IF_B=$(fp_name sdb) DEST=$(mktemp -d)
+	export IF_A IF_B DEST
 	ip link add "$IF_A" type veth peer name "$IF_B"
 	ip link set "$IF_A" up
 	ip link set "$IF_B" up

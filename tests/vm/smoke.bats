@@ -61,9 +61,9 @@ backing_dir() {
 		return
 	fi
 	kstack-latency -d "${loop#/dev/}" -j >"$T/k.out" 2>"$T/k.err" 3>&- &
-	local pid=$! i
+	local pid=$!
 	# Loading takes seconds under emulation: up to 60, while it runs.
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		grep -q 'Hit Ctrl-C' "$T/k.err" && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -100,8 +100,8 @@ bmc_teardown() {
 	[ "$status" -eq 0 ] || { bmc_teardown; fail "bmc-attach: $output"; }
 	local c="ip netns exec $NS_C mc-req"
 	$c -t 10.81.0.1 11211 "set smoke 0 0 5" "hello" >/dev/null
-	local i hits=0 got
-	for i in $(seq 20); do
+	local hits=0 got
+	for _ in $(seq 20); do
 		got=$($c 10.81.0.1 11211 "get smoke" | tr -d '\r')
 		hits=$(bmc-stat -I "$IF_S" -j | jq .hits)
 		[ "$hits" -gt 0 ] && break
