@@ -29,6 +29,7 @@ CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
               -I$(BUILD) -Icommon -Ibpf -Iinclude
 LDLIBS     += -lbpf -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+              -DFASTPATH_VERSION='"$(VERSION)"' \
               -Wall -Werror -I$(BUILD) -Ibpf -Icommon -Iinclude
 
 ifeq ($(V),1)

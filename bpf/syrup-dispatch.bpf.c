@@ -10,6 +10,9 @@
 #include <bpf/bpf_helpers.h>
 
 #include "syrup-steer.h"
+#include "metadata.h"
+
+FASTPATH_METADATA("syrup-steer");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);

@@ -10,6 +10,9 @@
  */
 #include "xrp.h"
 #include "xrp-lookup.h"
+#include "metadata.h"
+
+FASTPATH_METADATA("xrp-lookup");
 
 #undef XRP_ENTRY_NAME
 #define XRP_ENTRY_NAME xrp_entry_get

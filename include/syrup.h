@@ -437,6 +437,13 @@ int syrup_xdp(struct xdp_md *ctx)
 
 char _syrup_license[] SEC("license") = "GPL";
 
+/* Whose program this is, for bpftool prog show and fastpath-status. */
+#ifndef FASTPATH_VERSION
+#define FASTPATH_VERSION "unknown"
+#endif
+volatile const char bpf_metadata_tool[] SEC(".rodata") = "syrup-steer";
+volatile const char bpf_metadata_version[] SEC(".rodata") = FASTPATH_VERSION;
+
 #endif /* SYRUP_NO_ENTRY_POINTS */
 #endif /* __bpf__ */
 #endif /* FASTPATH_SYRUP_H */
