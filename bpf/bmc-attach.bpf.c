@@ -188,6 +188,26 @@ struct {
 } tc_scratch SEC(".maps");
 
 /*
+ * Fails unless 1 <= len <= max, in a form every verifier reads as bounds
+ * on the register a helper then gets its length in (len: a __u64, so
+ * that no 32-bit move between the tests and the call drops what was
+ * learnt). clang would fold `len == 0 || len > max` into one test of
+ * len - 1, whose range older verifiers do not carry back to len, and
+ * older ones (6.1) learn no minimum from len != 0 (hence the signed
+ * test). The barriers keep clang from merging the tests or reusing
+ * earlier ones.
+ */
+#define CHECK_LEN(len, max, fail)     \
+	do {                          \
+		barrier_var(len);     \
+		if ((__s64)(len) < 1) \
+			fail;         \
+		barrier_var(len);     \
+		if ((len) > (max))    \
+			fail;         \
+	} while (0)
+
+/*
  * Passes a value through memory so the verifier stops tracking it as a
  * constant: loops over packet text then converge instead of being explored
  * once per possible position.
@@ -481,16 +501,20 @@ static __always_inline struct bmc_conn *conn_create(struct bmc_conn_key *k)
  */
 static __always_inline int pend_add(struct conn_ref *cr, __u32 b)
 {
+	struct bmc_conn_key key;
 	struct bmc_conn *c;
 	struct bmc_state *st;
 	__u32 zero = 0;
 
 	if (!cr->valid)
 		return -1;
-	c = bpf_map_lookup_elem(&conns, &cr->key);
+	/* On the stack: older verifiers (6.1) refuse a global function's
+	 * pointer argument (PTR_TO_MEM) as a map key. */
+	key = cr->key;
+	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c) {
 		/* UDP clients, or TCP connections we never saw open. */
-		c = conn_create(&cr->key);
+		c = conn_create(&key);
 		if (!c)
 			return -1;
 	}
@@ -1338,6 +1362,7 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 		for (__u32 k = 0; k < BMC_MAX_KEYS; k++) {
 			struct slot *sl = &sc->slots[k & (BMC_MAX_KEYS - 1)];
 			__u32 l = sl->len;
+			__u64 n;
 			__u16 cs;
 
 			if (k >= nkeys)
@@ -1346,6 +1371,7 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 				return XDP_ABORTED;
 			cs = csum_fold(sl->csum);
 			sum += ((off - pk->l4) & 1) ? swab16(cs) : cs;
+			n = l;
 			if (k + 1 == nkeys) {
 				/* The last value carries END: one store less.
 				 */
@@ -1354,12 +1380,11 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 				sl->blob[l + 2] = 'D';
 				sl->blob[l + 3] = '\r';
 				sl->blob[l + 4] = '\n';
-				if (bpf_xdp_store_bytes(ctx, off, sl->blob,
-							l + 5))
-					return XDP_ABORTED;
-			} else if (bpf_xdp_store_bytes(ctx, off, sl->blob, l)) {
-				return XDP_ABORTED;
+				n = l + 5;
 			}
+			CHECK_LEN(n, BMC_BLOB_MAX + 5, return XDP_ABORTED);
+			if (bpf_xdp_store_bytes(ctx, off, sl->blob, n))
+				return XDP_ABORTED;
 			off += l;
 		}
 		/* "END\r\n" as 16-bit words at even or odd offset. */
@@ -1408,9 +1433,25 @@ static __always_inline void record_miss(struct pkt *pk, const __u32 *saddr,
 static __always_inline int
 load_payload(struct xdp_md *ctx, struct xdp_scratch *sc, __u32 off, __u32 len)
 {
-	if (len == 0 || len > REQ_BUF - 8)
+	__u64 n = len;
+
+	CHECK_LEN(n, REQ_BUF - 8, return -1);
+	return bpf_xdp_load_bytes(ctx, off, sc->req.b, n);
+}
+
+/* The payload behind a command line kept from the last TCP segment. */
+static __always_inline int load_glued(struct xdp_md *ctx,
+				      struct xdp_scratch *sc, __u32 off,
+				      __u32 at, __u32 len)
+{
+	__u64 a = at, n = len;
+
+	/* Bounds again where the helper uses them (see CHECK_LEN). */
+	barrier_var(a);
+	if (a > BMC_STASH)
 		return -1;
-	return bpf_xdp_load_bytes(ctx, off, sc->req.b, len);
+	CHECK_LEN(n, REQ_BUF - 8 - BMC_STASH, return -1);
+	return bpf_xdp_load_bytes(ctx, off, sc->req.b + a, n);
 }
 
 static __always_inline int handle_udp(struct xdp_md *ctx, struct pkt *pk,
@@ -1561,8 +1602,7 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
 	if (sl) {
 		/* A line cut at the end of the last segment: glue it back. */
 		__builtin_memcpy(sc->req.b, c->stash, BMC_STASH);
-		if (bpf_xdp_load_bytes(ctx, pk->l4 + doff, sc->req.b + sl,
-				       plen)) {
+		if (load_glued(ctx, sc, pk->l4 + doff, sl, plen)) {
 			c->state = BMC_CONN_LOST;
 			flush_conservative(&cr);
 			return XDP_PASS;
@@ -1857,7 +1897,7 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 	struct bmc_state *st = get_state();
 	struct bmc_bucket *bk;
 	struct bmc_exp *ex;
-	__u64 h, deadline, now = now_ns(), best_t = NEVER;
+	__u64 h, deadline, now = now_ns(), best_t = NEVER, n64;
 	__u32 b, base, victim = 0, csum = 0, len4;
 	int found = -1, evict = 0;
 
@@ -1887,7 +1927,9 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 		return 0; /* unknown expiry and no --max-age: do not cache */
 	if (deadline <= now)
 		return 0;
-	if (bpf_skb_load_bytes(skb, poff + bs, sc->blob, blen))
+	n64 = blen;
+	CHECK_LEN(n64, BMC_BLOB_MAX, return 0);
+	if (bpf_skb_load_bytes(skb, poff + bs, sc->blob, n64))
 		return 0;
 	/* Zero-pad to 4 bytes for csum_diff (padding adds nothing). */
 	sc->blob[blen] = 0;
@@ -2029,6 +2071,15 @@ static __always_inline int reply_value(struct tc_scratch *sc, __u32 *ppos,
 	return n <= BMC_MAX_VALUE ? 0 : 2;
 }
 
+static __always_inline int load_reply(struct __sk_buff *skb, __u32 poff,
+				      struct tc_scratch *sc, __u32 plen)
+{
+	__u64 n = plen;
+
+	CHECK_LEN(n, REQ_BUF - 8, return -1);
+	return bpf_skb_load_bytes(skb, poff, sc->buf.b, n);
+}
+
 static __always_inline void handle_reply(struct __sk_buff *skb, __u32 poff,
 					 __u32 plen, __u64 snap)
 {
@@ -2042,7 +2093,7 @@ static __always_inline void handle_reply(struct __sk_buff *skb, __u32 poff,
 	sc = bpf_map_lookup_elem(&tc_scratch, &zero);
 	if (!sc)
 		return;
-	if (bpf_skb_load_bytes(skb, poff, sc->buf.b, plen))
+	if (load_reply(skb, poff, sc, plen))
 		return;
 	pos = OPAQUE(sc, 8);
 	plen = OPAQUE(sc, plen);
