@@ -733,8 +733,12 @@ static __always_inline void inval_key(struct parse_ctx *pc, struct textbuf *tb,
 	invalidate(&pc->cr, key_hash(tb, off, len), kind, e);
 }
 
-/* One command line of the text protocol; returns 1 to stop. */
-static long parse_one(__u32 i, struct parse_ctx *pc)
+/*
+ * One command line of the text protocol; returns 1 to stop. A global
+ * function, so parse_stream's loop costs the verifier one pass over it
+ * (as bpf_loop's callback did, without needing 5.17).
+ */
+__noinline int bmc_parse_one(struct parse_ctx *pc)
 {
 	__u32 zero = 0, pos, len, end, lend, p, ts, tl;
 	struct xdp_scratch *sc = bpf_map_lookup_elem(&xdp_scratch, &zero);
@@ -744,6 +748,8 @@ static long parse_one(__u32 i, struct parse_ctx *pc)
 	__s64 n, e = 0;
 	int found = 0;
 
+	if (!pc)
+		return 1;
 	if (!sc) {
 		pc->status = P_BAD;
 		return 1;
@@ -1003,7 +1009,10 @@ static __always_inline int parse_stream(__u32 start, __u32 len,
 	sc->len = len;
 	pc.cr = *cr;
 	pc.status = 0xff;
-	bpf_loop(MAX_CMDS, parse_one, &pc, 0);
+#pragma clang loop unroll(disable)
+	for (int k = 0; k < MAX_CMDS; k++)
+		if (bmc_parse_one(&pc))
+			break;
 	if (pc.status == 0xff)
 		pc.status = P_BAD; /* too many commands: give up */
 	*skip = pc.skip;
@@ -1805,17 +1814,25 @@ __noinline int bmc_bump(__u32 v)
  * answer an earlier pipelined command than the write, and the write's own
  * reply then still kills anything filled in between. Writes never
  * answered (noreply) stop blocking fills after BMC_PEND_TTL_NS.
+ * A global function: bmc_tx checks it once for both of its callers.
  */
-static __always_inline void conn_reply(struct bmc_conn_key *ck, __u32 match,
-				       int closing)
+__noinline int bmc_conn_reply(struct bmc_conn_key *ckp, __u32 match,
+			      int closing)
 {
-	struct bmc_conn *c = bpf_map_lookup_elem(&conns, ck);
+	struct bmc_conn_key ck;
+	struct tc_scratch *sc;
+	struct bmc_conn *c;
 	struct bmc_state *st;
 	__u32 out[BMC_PEND_MAX], ans[BMC_PEND_MAX];
-	__u32 n, g, na = 0, no = 0, nk = 0;
+	__u32 n, g, na = 0, no = 0, nk = 0, zero = 0;
 
-	if (!c)
-		return;
+	if (!ckp)
+		return 0;
+	ck = *ckp; /* on the stack: see pend_add */
+	sc = bpf_map_lookup_elem(&tc_scratch, &zero);
+	c = bpf_map_lookup_elem(&conns, &ck);
+	if (!c || !sc)
+		return 0;
 	bpf_spin_lock(&c->lock);
 	n = c->npend;
 	if (!match) {
@@ -1851,9 +1868,16 @@ static __always_inline void conn_reply(struct bmc_conn_key *ck, __u32 match,
 	g = c->gpend;
 	c->gpend = 0;
 	bpf_spin_unlock(&c->lock);
+	/*
+	 * Counts the verifier no longer knows: what follows is checked once
+	 * instead of once for every way the loops above can end.
+	 */
+	no = OPAQUE(sc, no);
+	na = OPAQUE(sc, na);
+	nk = OPAQUE(sc, nk);
 	st = get_state();
 	if (!st)
-		return;
+		return 0;
 #pragma clang loop unroll(disable)
 	for (__u32 k = 0; k < BMC_PEND_MAX; k++) {
 		if (k >= no)
@@ -1871,7 +1895,8 @@ static __always_inline void conn_reply(struct bmc_conn_key *ck, __u32 match,
 		__sync_fetch_and_add(&st->pending, -(__s64)g);
 	}
 	if (closing && nk == 0)
-		bpf_map_delete_elem(&conns, ck);
+		bpf_map_delete_elem(&conns, &ck);
+	return 0;
 }
 
 static __always_inline int tcbuf_num(struct textbuf *tb, __u32 off, __u32 len,
@@ -2023,16 +2048,31 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 	return 0;
 }
 
+/* One block of a reply datagram: where it starts, its key and its blob. */
+struct reply_val {
+	__u32 pos; /* in: where the block starts; out: where the next does */
+	__u32 len; /* of the datagram */
+	__u32 ks, kl, bs, blen;
+};
+
 /*
  * Validates the reply datagram completely (whole VALUE blocks, then END or
  * the end of the datagram, nothing else) and collects the values; fills
- * only if the whole datagram is good.
+ * only if the whole datagram is good. A global function: handle_reply's
+ * loop costs the verifier one pass over it.
  */
-static __always_inline int reply_value(struct tc_scratch *sc, __u32 *ppos,
-				       __u32 len, __u32 *ks, __u32 *kl,
-				       __u32 *bs, __u32 *blen)
+__noinline int bmc_reply_value(struct tc_scratch *sc, struct reply_val *rv)
 {
-	__u32 pos = *ppos, end = pos, lend, p, ts, tl, fs, fl, ns, nl, n, x;
+	__u32 pos, len, end, lend, p, ts, tl, fs, fl, ns, nl, n, x;
+	__u32 *ks, *kl;
+
+	if (!sc || !rv)
+		return -1;
+	pos = rv->pos;
+	len = rv->len;
+	end = pos;
+	ks = &rv->ks;
+	kl = &rv->kl;
 
 	if (pos == len)
 		return 3; /* memcached 1.6: one datagram per value, END last */
@@ -2065,9 +2105,9 @@ static __always_inline int reply_value(struct tc_scratch *sc, __u32 *ppos,
 	if (sc->buf.b[(end + 1 + n) & REQ_MASK] != '\r' ||
 	    sc->buf.b[(end + 2 + n) & REQ_MASK] != '\n')
 		return -1;
-	*bs = pos;
-	*blen = end + 1 + n + 2 - pos;
-	*ppos = end + 1 + n + 2;
+	rv->bs = pos;
+	rv->blen = end + 1 + n + 2 - pos;
+	rv->pos = end + 1 + n + 2;
 	return n <= BMC_MAX_VALUE ? 0 : 2;
 }
 
@@ -2084,8 +2124,9 @@ static __always_inline void handle_reply(struct __sk_buff *skb, __u32 poff,
 					 __u32 plen, __u64 snap)
 {
 	struct tc_scratch *sc;
-	__u32 zero = 0, pos, ks[BMC_MAX_KEYS], kl[BMC_MAX_KEYS],
-	      bs[BMC_MAX_KEYS], bl[BMC_MAX_KEYS], n = 0;
+	__u64 kb[BMC_MAX_KEYS]; /* packed as bmc_fill takes them: less stack */
+	__u32 zero = 0, n = 0;
+	struct reply_val rv = {};
 	int ok = 0;
 
 	if (plen <= 8 || plen > REQ_BUF - 8)
@@ -2095,15 +2136,14 @@ static __always_inline void handle_reply(struct __sk_buff *skb, __u32 poff,
 		return;
 	if (load_reply(skb, poff, sc, plen))
 		return;
-	pos = OPAQUE(sc, 8);
-	plen = OPAQUE(sc, plen);
+	rv.pos = 8;
+	rv.len = plen;
 	/* Frame header: sequence 0 of 1 datagram. */
 	if (sc->buf.b[2] || sc->buf.b[3] || sc->buf.b[4] || sc->buf.b[5] != 1)
 		return;
 #pragma clang loop unroll(disable)
 	for (int k = 0; k < BMC_MAX_KEYS + 1; k++) {
-		__u32 a, b, c, d;
-		int r = reply_value(sc, &pos, plen, &a, &b, &c, &d);
+		int r = bmc_reply_value(sc, &rv);
 
 		if (r < 0)
 			return;
@@ -2115,10 +2155,9 @@ static __always_inline void handle_reply(struct __sk_buff *skb, __u32 poff,
 			continue; /* too big to cache: skip it */
 		if (n >= BMC_MAX_KEYS)
 			return;
-		ks[n & (BMC_MAX_KEYS - 1)] = a;
-		kl[n & (BMC_MAX_KEYS - 1)] = b;
-		bs[n & (BMC_MAX_KEYS - 1)] = c;
-		bl[n & (BMC_MAX_KEYS - 1)] = d;
+		kb[n & (BMC_MAX_KEYS - 1)] = (__u64)rv.ks | (__u64)rv.kl << 16 |
+					     (__u64)rv.bs << 32 |
+					     (__u64)rv.blen << 48;
 		n++;
 	}
 	if (!ok)
@@ -2127,11 +2166,7 @@ static __always_inline void handle_reply(struct __sk_buff *skb, __u32 poff,
 	for (__u32 k = 0; k < BMC_MAX_KEYS; k++) {
 		if (k >= n)
 			break;
-		bmc_fill(skb, sc, poff,
-			 (__u64)ks[k & 7] | (__u64)kl[k & 7] << 16 |
-				 (__u64)bs[k & 7] << 32 |
-				 (__u64)bl[k & 7] << 48,
-			 snap);
+		bmc_fill(skb, sc, poff, kb[k & (BMC_MAX_KEYS - 1)], snap);
 	}
 }
 
@@ -2185,7 +2220,7 @@ int bmc_tx(struct __sk_buff *skb)
 
 			/* The write this reply answers (request id echoed). */
 			if (!bpf_skb_load_bytes(skb, l4 + 8, &id, 2))
-				conn_reply(&ck, 0x10000 | id, 1);
+				bmc_conn_reply(&ck, 0x10000 | id, 1);
 		}
 		plen = bpf_ntohs(uh.len);
 		if (plen < 8 + 8 || l4 + plen > end)
@@ -2225,7 +2260,7 @@ int bmc_tx(struct __sk_buff *skb)
 		/* Payload or FIN/RST comes from memcached, not a bare ACK. */
 		if (end > l4 + th.doff * 4 || th.fin || th.rst) {
 			conn_key_from(&ck, daddr, v6, th.dest, IPPROTO_TCP_);
-			conn_reply(&ck, 0, th.fin || th.rst);
+			bmc_conn_reply(&ck, 0, th.fin || th.rst);
 		}
 	}
 	return TC_ACT_NEXT;
