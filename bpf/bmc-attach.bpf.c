@@ -84,6 +84,8 @@ const volatile __u64 gen_mask = 0;	  /* buckets - 1 (power of two) */
 const volatile __u64 max_age_ns = 0;	  /* 0: unknown expiry not cached */
 const volatile __s64 realtime_off_ns = 0; /* CLOCK_REALTIME - MONOTONIC */
 const volatile __u64 netns_cookie = 0;	  /* memcached's netns, 0: any */
+/* bpf_xdp_load_bytes and bpf_xdp_store_bytes exist (Linux 5.18) */
+const volatile __u8 xdp_bytes = 1;
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -1050,6 +1052,108 @@ static __always_inline void conn_key_from(struct bmc_conn_key *k,
 	k->proto = proto;
 }
 
+/*
+ * Before Linux 5.18 there is no bpf_xdp_load_bytes or bpf_xdp_store_bytes
+ * (bmc-attach clears xdp_bytes): the packet is then read and written
+ * directly, all of it in the linear buffer (multi-buffer XDP came with the
+ * same release). The verifier drops whichever branch xdp_bytes rules out,
+ * so neither costs anything at run time where the other is used.
+ */
+#define PKT_OFF_MAX 0x3fff /* direct access wants a bounded offset */
+
+/* Packet [off, off + len) to tb->b[at, at + len). */
+__noinline int bmc_pkt_load(struct xdp_md *ctx, __u32 off, struct textbuf *tb,
+			    __u32 at, __u32 len)
+{
+	__u8 *p, *end;
+
+	if (!tb || off > PKT_OFF_MAX || at > REQ_BUF || len > REQ_BUF - 8)
+		return -1;
+	p = (__u8 *)(long)ctx->data + off;
+	end = (__u8 *)(long)ctx->data_end;
+#pragma clang loop unroll(disable)
+	for (__u32 j = 0; j < REQ_BUF - 8; j += 8) {
+		if (j + 8 > len)
+			break;
+		if (p + j + 8 > end)
+			return -1;
+		*(__u64 *)&tb->b[(at + j) & REQ_MASK] = *(__u64 *)(p + j);
+	}
+	/* The last 8 bytes again, ending exactly at len, or byte by byte. */
+	if (len >= 8) {
+		__u32 t = len - 8;
+
+		if (p + t + 8 > end)
+			return -1;
+		*(__u64 *)&tb->b[(at + t) & REQ_MASK] = *(__u64 *)(p + t);
+		return 0;
+	}
+#pragma clang loop unroll(disable)
+	for (__u32 t = 0; t < 8; t++) {
+		if (t >= len)
+			break;
+		if (p + t + 1 > end)
+			return -1;
+		tb->b[(at + t) & REQ_MASK] = p[t];
+	}
+	return 0;
+}
+
+/* sl->blob[0, len) to the packet at off. */
+__noinline int bmc_pkt_store(struct xdp_md *ctx, __u32 off, struct slot *sl,
+			     __u32 len)
+{
+	__u8 *p, *end;
+
+	if (!sl || off > PKT_OFF_MAX || len > BMC_BLOB_MAX + 5)
+		return -1;
+	p = (__u8 *)(long)ctx->data + off;
+	end = (__u8 *)(long)ctx->data_end;
+#pragma clang loop unroll(disable)
+	for (__u32 j = 0; j < BMC_BLOB_MAX + 5; j += 8) {
+		if (j + 8 > len)
+			break;
+		if (p + j + 8 > end)
+			return -1;
+		*(__u64 *)(p + j) = *(__u64 *)&sl->blob[j];
+	}
+	if (len >= 8) {
+		__u32 t = len - 8;
+
+		if (p + t + 8 > end)
+			return -1;
+		*(__u64 *)(p + t) = *(__u64 *)&sl->blob[t];
+		return 0;
+	}
+#pragma clang loop unroll(disable)
+	for (__u32 t = 0; t < 8; t++) {
+		if (t >= len)
+			break;
+		if (p + t + 1 > end)
+			return -1;
+		p[t] = sl->blob[t];
+	}
+	return 0;
+}
+
+/* A header of constant size n at off into dst. */
+static __always_inline int xdp_load(struct xdp_md *ctx, __u32 off, void *dst,
+				    __u32 n)
+{
+	__u8 *p;
+
+	if (xdp_bytes)
+		return bpf_xdp_load_bytes(ctx, off, dst, n);
+	barrier_var(off);
+	if (off > PKT_OFF_MAX)
+		return -1;
+	p = (__u8 *)(long)ctx->data + off;
+	if (p + n > (__u8 *)(long)ctx->data_end)
+		return -1;
+	__builtin_memcpy(dst, p, n);
+	return 0;
+}
+
 /* Checksum helpers: sums over memory-order 16-bit words. */
 static __always_inline __u16 csum_fold(__u64 s)
 {
@@ -1392,7 +1496,9 @@ static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 				n = l + 5;
 			}
 			CHECK_LEN(n, BMC_BLOB_MAX + 5, return XDP_ABORTED);
-			if (bpf_xdp_store_bytes(ctx, off, sl->blob, n))
+			if (xdp_bytes
+				    ? bpf_xdp_store_bytes(ctx, off, sl->blob, n)
+				    : bmc_pkt_store(ctx, off, sl, n))
 				return XDP_ABORTED;
 			off += l;
 		}
@@ -1444,6 +1550,8 @@ load_payload(struct xdp_md *ctx, struct xdp_scratch *sc, __u32 off, __u32 len)
 {
 	__u64 n = len;
 
+	if (!xdp_bytes)
+		return bmc_pkt_load(ctx, off, &sc->req, 0, len);
 	CHECK_LEN(n, REQ_BUF - 8, return -1);
 	return bpf_xdp_load_bytes(ctx, off, sc->req.b, n);
 }
@@ -1455,6 +1563,8 @@ static __always_inline int load_glued(struct xdp_md *ctx,
 {
 	__u64 a = at, n = len;
 
+	if (!xdp_bytes)
+		return bmc_pkt_load(ctx, off, &sc->req, at, len);
 	/* Bounds again where the helper uses them (see CHECK_LEN). */
 	barrier_var(a);
 	if (a > BMC_STASH)
@@ -1481,7 +1591,7 @@ static __always_inline int handle_udp(struct xdp_md *ctx, struct pkt *pk,
 		if ((void *)(up + 1) > de)
 			return XDP_PASS;
 		uh = *up;
-	} else if (bpf_xdp_load_bytes(ctx, pk->l4, &uh, sizeof(uh))) {
+	} else if (xdp_load(ctx, pk->l4, &uh, sizeof(uh))) {
 		return XDP_PASS;
 	}
 	if (uh.dest != port_be)
@@ -1543,7 +1653,7 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
 	__u32 zero = 0, doff, plen, seq, start = 0, skip = 0, sl, total;
 	int st;
 
-	if (bpf_xdp_load_bytes(ctx, pk->l4, &th, sizeof(th)))
+	if (xdp_load(ctx, pk->l4, &th, sizeof(th)))
 		return XDP_PASS;
 	if (th.dest != port_be)
 		return XDP_PASS;
@@ -1746,12 +1856,12 @@ int bmc_rx(struct xdp_md *ctx)
 			if (nh != 0 && nh != 43 && nh != 60 && nh != 44)
 				break;
 			pk.simple = 0;
-			if (bpf_xdp_load_bytes(ctx, pk.l4, eh, 2))
+			if (xdp_load(ctx, pk.l4, eh, 2))
 				goto pass;
 			if (nh == 44) {
 				__u16 fo;
 
-				if (bpf_xdp_load_bytes(ctx, pk.l4 + 2, &fo, 2))
+				if (xdp_load(ctx, pk.l4 + 2, &fo, 2))
 					goto pass;
 				if (fo & bpf_htons(0xfff8))
 					goto pass; /* non-first fragment */

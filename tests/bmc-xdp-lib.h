@@ -176,6 +176,9 @@ struct bmc_env {
 	int rx_fd, tx_fd;
 };
 
+/* 1: read and write packets directly, as bmc-attach does before 5.18. */
+static int bmc_env_direct;
+
 static int bmc_env_open(struct bmc_env *e, uint64_t max_age_s)
 {
 	int err;
@@ -189,6 +192,7 @@ static int bmc_env_open(struct bmc_env *e, uint64_t max_age_s)
 	e->skel->rodata->set_mask = 63;
 	e->skel->rodata->gen_mask = 1023;
 	e->skel->rodata->max_age_ns = max_age_s * 1000000000ULL;
+	e->skel->rodata->xdp_bytes = !bmc_env_direct;
 	{
 		struct timespec rt, mono;
 

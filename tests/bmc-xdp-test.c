@@ -3,7 +3,10 @@
  * bmc-xdp-test: unit tests of BMC's XDP and TC programs through
  * BPF_PROG_TEST_RUN (no interface, no memcached). TAP on stdout.
  *
- *   bmc-xdp-test [-n FUZZ_ITERATIONS] [-s SEED]
+ *   bmc-xdp-test [-n FUZZ_ITERATIONS] [-s SEED] [-d]
+ *
+ * -d: the programs read and write packets directly instead of with
+ * bpf_xdp_load_bytes/bpf_xdp_store_bytes, as on kernels before 5.18.
  *
  * Crafted frames check hits (IPv4, IPv6, multi-get), passes (truncated,
  * IP options, wrong port, oversize keys, garbage), invalidation by every
@@ -1035,7 +1038,7 @@ int main(int argc, char **argv)
 	unsigned int seed = (unsigned int)time(NULL);
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "n:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:s:d")) != -1) {
 		switch (opt) {
 		case 'n':
 			iterations = atol(optarg);
@@ -1043,9 +1046,13 @@ int main(int argc, char **argv)
 		case 's':
 			seed = (unsigned int)atol(optarg);
 			break;
+		case 'd':
+			bmc_env_direct = 1;
+			break;
 		default:
 			fprintf(stderr,
-				"usage: bmc-xdp-test [-n ITER] [-s SEED]\n");
+				"usage: bmc-xdp-test [-n ITER] [-s SEED] "
+				"[-d]\n");
 			return 64;
 		}
 	}

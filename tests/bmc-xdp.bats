@@ -23,3 +23,12 @@ setup_file() {
 	assert_success
 	refute_output --partial "not ok"
 }
+
+@test "bmc-xdp-test -d: packets read and written directly (before Linux 5.18)" {
+	[ -x "$FP_BUILD/bmc-xdp-test" ] || skip "bmc-xdp-test not built"
+	run "$FP_BUILD/bmc-xdp-test" -d -n 20000
+	echo "$output" | grep -v '^ok' >&2 || true
+	assert_success
+	refute_output --partial "not ok"
+	assert_output --partial "fuzz: every XDP_TX well-formed"
+}
