@@ -4,7 +4,9 @@
  * file system, the block layer, the device and the completion path.
  */
 #include <argp.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
@@ -39,12 +42,15 @@ struct layer_stats {
 
 struct report_ctx {
 	struct kstack_latency_bpf *skel;
-	int hists_fd;
+	int read_fd, other_fd; /* the read_hists and other_hists maps */
 	int ncpus;
-	size_t value_size; /* per CPU, rounded up to 8 as the kernel does */
-	void *values;	   /* ncpus * value_size */
+	void *values; /* ncpus values of the larger of the two */
+	void *zero;   /* as many zeroes, to reset a value */
 	struct layer_stats layers[KSTACK_NR_LAYERS];
 };
+
+/* A per-CPU map value's stride: rounded up to 8, as the kernel does. */
+#define PERCPU_STRIDE(type) ((sizeof(type) + 7) & ~(size_t)7)
 
 static const char *const layer_names[] = {
 	[KSTACK_SYSCALL] = "syscall",
@@ -239,23 +245,320 @@ static int choose_syscall_probes(struct kstack_latency_bpf *skel)
 	return 0;
 }
 
+/* What the kernel's BTF says about it, probed before anything is loaded. */
+struct kernel_caps {
+	/* Since 6.9 the block layer takes its request times from a cache in
+	 * the submitter's plug (struct blk_plug::cur_ktime). */
+	bool plug_time_cached;
+};
+
+static bool btf_has_enum_value(const struct btf *btf, const char *enum_name,
+			       const char *value)
+{
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id;
+
+	id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(btf, e[i].name_off), value))
+			return true;
+	return false;
+}
+
+static bool btf_has_member(const struct btf *btf, const char *struct_name,
+			   const char *member)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int id;
+
+	id = btf__find_by_name_kind(btf, struct_name, BTF_KIND_STRUCT);
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(btf, m[i].name_off), member))
+			return true;
+	return false;
+}
+
+/* The number of arguments of raw tracepoint `name` (its btf_trace_ type). */
+static int btf_tp_nargs(const struct btf *btf, const char *name)
+{
+	const struct btf_type *t;
+	char tname[128];
+	int id;
+
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(btf, id);
+	t = btf__type_by_id(btf, t->type); /* pointer */
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type); /* function prototype */
+	if (!t || !btf_is_func_proto(t))
+		return -1;
+	return btf_vlen(t) - 1; /* the first is the tracepoint's data */
+}
+
+/*
+ * What the BPF side needs of the kernel, oldest first. Each is looked up in
+ * the kernel's BTF, so a kernel that lacks one gets a sentence naming it
+ * instead of the verifier's errno after a failed load.
+ */
+struct kernel_need {
+	const char *version; /* the first Linux version that has it */
+	const char *what;
+	/* present if this enumerator is, */
+	const char *enum_name, *value;
+	/* or this member, */
+	const char *struct_name, *member;
+	/* or this raw tracepoint takes this many arguments */
+	const char *tracepoint;
+	int nargs;
+};
+
+static const struct kernel_need kernel_needs[] = {
+	{"5.5", "BTF-typed raw tracepoints (tp_btf)", "bpf_attach_type",
+	 "BPF_TRACE_RAW_TP", NULL, NULL, NULL, 0},
+	{"5.11", "block tracepoints that take the bio alone", NULL, NULL, NULL,
+	 NULL, "block_bio_queue", 1},
+	{"5.12", "bio->bi_bdev", NULL, NULL, "bio", "bi_bdev", NULL, 0},
+};
+
+static bool kernel_has(const struct btf *btf, const struct kernel_need *n)
+{
+	if (n->enum_name)
+		return btf_has_enum_value(btf, n->enum_name, n->value);
+	if (n->struct_name)
+		return btf_has_member(btf, n->struct_name, n->member);
+	return btf_tp_nargs(btf, n->tracepoint) == n->nargs;
+}
+
+static int probe_kernel(struct kernel_caps *caps)
+{
+	const struct kernel_need *floor = NULL;
+	char missing[256] = "";
+	struct btf *btf;
+	size_t len = 0;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return fp_error("needs a kernel with BTF "
+				"(/sys/kernel/btf/vmlinux, "
+				"CONFIG_DEBUG_INFO_BTF=y)");
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return fp_error("cannot read the kernel's BTF from "
+				"/sys/kernel/btf/vmlinux: %s",
+				fp_strerror(-errno));
+	for (size_t i = 0; i < sizeof(kernel_needs) / sizeof(kernel_needs[0]);
+	     i++) {
+		const struct kernel_need *n = &kernel_needs[i];
+		bool ok = kernel_has(btf, n);
+
+		fp_debug("kernel: %s (Linux %s): %s", n->what, n->version,
+			 ok ? "yes" : "no");
+		if (ok)
+			continue;
+		floor = n; /* the table is in version order */
+		if (len < sizeof(missing))
+			len += snprintf(missing + len, sizeof(missing) - len,
+					"%s%s", len ? ", " : "", n->what);
+	}
+	caps->plug_time_cached = btf_has_member(btf, "blk_plug", "cur_ktime");
+	btf__free(btf);
+	if (floor)
+		return fp_error("needs Linux %s or newer (this "
+				"kernel lacks %s)",
+				floor->version, missing);
+	return 0;
+}
+
+/*
+ * Does the queue of /sys/block/DISK keep I/O statistics (QUEUE_FLAG_STATS),
+ * so that its requests carry their issue time? wbt, on by default for
+ * request-based disks, keeps them for the queue's lifetime (its sysfs file
+ * reads only where it is set up); bfq and kyber keep them too.
+ */
+static bool queue_keeps_stats(const char *disk)
+{
+	char path[PATH_MAX], buf[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/wbt_lat_usec", disk);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n > 0)
+			return true;
+	}
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/scheduler", disk);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return strstr(buf, "[bfq]") || strstr(buf, "[kyber]");
+}
+
+/* Every request-based disk traced (DISK of -d, or all) keeps them. */
+static bool traced_queues_keep_stats(const char *disk, bool is_part)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+	struct dirent *de;
+	bool all = true;
+	DIR *d;
+
+	if (disk) {
+		/* A partition's queue is its disk's, one directory up. */
+		if (!strncmp(disk, "/dev/", 5))
+			disk += 5;
+		snprintf(path, sizeof(path), "/sys/class/block/%s", disk);
+		if (!realpath(path, real))
+			return false;
+		if (is_part)
+			*strrchr(real, '/') = 0;
+		return queue_keeps_stats(strrchr(real, '/') + 1);
+	}
+	d = opendir("/sys/block");
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/mq", de->d_name);
+		if (access(path, F_OK))
+			continue; /* bio-based (zram, dm): no requests */
+		if (!queue_keeps_stats(de->d_name)) {
+			fp_debug("%s keeps no I/O statistics", de->d_name);
+			all = false;
+		}
+	}
+	closedir(d);
+	return all;
+}
+
+/*
+ * Where the issue time of a request comes from: rq->io_start_time_ns, read
+ * at completion, costs nothing more, but is exact only up to 6.8 and only
+ * on queues that keep statistics; elsewhere a block_rq_issue program stamps
+ * it. FP_KSTACK_FORCE_LEGACY=1 takes the request's time as on kernels
+ * before 6.9, so that path is tested on newer ones too (where reads issued
+ * from a plug flush then show no block time); not for users.
+ */
+static int choose_issue_source(struct kstack_latency_bpf *skel,
+			       const struct kernel_caps *caps, const char *disk,
+			       bool is_part)
+{
+	const char *force = getenv("FP_KSTACK_FORCE_LEGACY");
+	bool cached = caps->plug_time_cached;
+	bool issue_tp;
+
+	if (force && *force && strcmp(force, "0")) {
+		fp_debug("FP_KSTACK_FORCE_LEGACY: issue times as before 6.9");
+		cached = false;
+	}
+	issue_tp = cached || !traced_queues_keep_stats(disk, is_part);
+	skel->rodata->issue_tp = issue_tp;
+	bpf_program__set_autoload(skel->progs.kstack_rq_issue, issue_tp);
+	fp_debug("issue times from %s",
+		 issue_tp ? "block_rq_issue"
+			  : "rq->io_start_time_ns at completion");
+	return 0;
+}
+
+/*
+ * The per-thread read entries: one per possible thread ID up to 64 Ki of
+ * them (96 bytes each), so that no two threads share one; past that (pid_max
+ * is 4 Mi where systemd raises it) threads share and a second entry per
+ * thread takes the collisions.
+ */
+static int size_reads_map(struct kstack_latency_bpf *skel)
+{
+	unsigned long pid_max = 32768;
+	unsigned int bits = 10;
+	FILE *f;
+	int err;
+
+	f = fopen("/proc/sys/kernel/pid_max", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &pid_max) != 1)
+			pid_max = 32768;
+		fclose(f);
+	}
+	while (bits < 16 && (1UL << bits) < pid_max)
+		bits++;
+	skel->rodata->tid_bits = bits;
+	err = bpf_map__set_max_entries(skel->maps.reads, 1U << bits);
+	if (err)
+		return fp_error("cannot size the reads map: %s",
+				fp_strerror(err));
+	fp_debug("reads map: %u entries for pid_max %lu", 1U << bits, pid_max);
+	return 0;
+}
+
+/* Reads per-CPU value `key` of map `fd` into ctx->values, then zeroes it. */
+static int take_values(struct report_ctx *ctx, int fd, __u32 key)
+{
+	if (bpf_map_lookup_elem(fd, &key, ctx->values))
+		return fp_error("cannot read the histograms map: %s",
+				fp_strerror(-errno));
+	if (bpf_map_update_elem(fd, &key, ctx->zero, BPF_ANY))
+		return fp_error("cannot reset the histograms map: %s",
+				fp_strerror(-errno));
+	return 0;
+}
+
 /* Reads generation `g` of every layer into ctx->layers, then zeroes it. */
 static int collect(struct report_ctx *ctx, __u32 g)
 {
-	for (__u32 l = 0; l < KSTACK_NR_LAYERS; l++) {
-		struct layer_stats *ls = &ctx->layers[l];
-		__u32 key = g * KSTACK_NR_LAYERS + l;
-		int err;
+	const size_t rstride = PERCPU_STRIDE(struct kstack_read_hist);
+	const size_t ostride = PERCPU_STRIDE(struct kstack_hist);
+	int err;
 
-		memset(ls, 0, sizeof(*ls));
-		err = bpf_map_lookup_elem(ctx->hists_fd, &key, ctx->values);
+	memset(ctx->layers, 0, sizeof(ctx->layers));
+	err = take_values(ctx, ctx->read_fd, g);
+	if (err)
+		return err;
+	for (int c = 0; c < ctx->ncpus; c++) {
+		const struct kstack_read_hist *h =
+			(const void *)((char *)ctx->values + c * rstride);
+
+		for (int l = 0; l < KSTACK_NR_READ_LAYERS; l++) {
+			struct layer_stats *ls = &ctx->layers[l];
+
+			ls->count += h->count;
+			ls->sum_ns += h->sum_ns[l];
+			if (h->max_ns[l] > ls->max_ns)
+				ls->max_ns = h->max_ns[l];
+			for (int s = 0; s < KSTACK_READ_SLOTS; s++)
+				ls->hist.slots[s] += h->slots[l][s];
+		}
+	}
+	for (int l = KSTACK_UNATTRIBUTED; l < KSTACK_NR_LAYERS; l++) {
+		struct layer_stats *ls = &ctx->layers[l];
+
+		err = take_values(ctx, ctx->other_fd,
+				  g * 2 + (l - KSTACK_UNATTRIBUTED));
 		if (err)
-			return fp_error("cannot read the histograms map: %s",
-					fp_strerror(-errno));
+			return err;
 		for (int c = 0; c < ctx->ncpus; c++) {
 			const struct kstack_hist *h =
 				(const void *)((char *)ctx->values +
-					       c * ctx->value_size);
+					       c * ostride);
 
 			ls->count += h->count;
 			ls->sum_ns += h->sum_ns;
@@ -264,12 +567,6 @@ static int collect(struct report_ctx *ctx, __u32 g)
 			for (int s = 0; s < FP_HIST_SLOTS; s++)
 				ls->hist.slots[s] += h->slots[s];
 		}
-		memset(ctx->values, 0, ctx->ncpus * ctx->value_size);
-		err = bpf_map_update_elem(ctx->hists_fd, &key, ctx->values,
-					  BPF_ANY);
-		if (err)
-			return fp_error("cannot reset the histograms map: %s",
-					fp_strerror(-errno));
 	}
 	return 0;
 }
@@ -426,6 +723,7 @@ int main(int argc, char **argv)
 {
 	struct report_ctx ctx = {};
 	struct kstack_latency_bpf *skel = NULL;
+	struct kernel_caps kernel = {};
 	bool is_part = false;
 	pid_t tgid = 0;
 	__u32 dev = 0;
@@ -441,6 +739,8 @@ int main(int argc, char **argv)
 	if (env.pid && resolve_pid(env.pid, &tgid))
 		return FP_EXIT_FAIL;
 	if (fp_check_privileges(FP_CAP_BPF | FP_CAP_PERFMON))
+		return FP_EXIT_FAIL;
+	if (probe_kernel(&kernel))
 		return FP_EXIT_FAIL;
 	fp_bump_memlock();
 
@@ -461,6 +761,12 @@ int main(int argc, char **argv)
 	err = choose_syscall_probes(skel);
 	if (err)
 		goto cleanup;
+	err = choose_issue_source(skel, &kernel, env.disk, is_part);
+	if (err)
+		goto cleanup;
+	err = size_reads_map(skel);
+	if (err)
+		goto cleanup;
 
 	err = kstack_latency_bpf__load(skel);
 	if (err) {
@@ -479,16 +785,18 @@ int main(int argc, char **argv)
 	}
 
 	ctx.skel = skel;
-	ctx.hists_fd = bpf_map__fd(skel->maps.hists);
+	ctx.read_fd = bpf_map__fd(skel->maps.read_hists);
+	ctx.other_fd = bpf_map__fd(skel->maps.other_hists);
 	ctx.ncpus = libbpf_num_possible_cpus();
 	if (ctx.ncpus <= 0) {
 		err = fp_error("cannot count the possible CPUs: %s",
 			       fp_strerror(ctx.ncpus));
 		goto cleanup;
 	}
-	ctx.value_size = (sizeof(struct kstack_hist) + 7) & ~(size_t)7;
-	ctx.values = calloc(ctx.ncpus, ctx.value_size);
-	if (!ctx.values) {
+	/* The read histograms are the larger value of the two maps. */
+	ctx.values = calloc(ctx.ncpus, PERCPU_STRIDE(struct kstack_read_hist));
+	ctx.zero = calloc(ctx.ncpus, PERCPU_STRIDE(struct kstack_read_hist));
+	if (!ctx.values || !ctx.zero) {
 		err = fp_error("out of memory");
 		goto cleanup;
 	}
@@ -499,9 +807,15 @@ int main(int argc, char **argv)
 		env.disk ? " on " : "", env.disk ? env.disk : "",
 		tgid ? " (one process)" : "");
 	err = fp_report_loop(FP_LOOP_ONCE_AT_EXIT, report, &ctx);
+	if (skel->bss->no_issue_time)
+		fp_warn("%llu request(s) of traced reads carried no issue time "
+			"(a queue without I/O statistics): their block time "
+			"is counted as device time",
+			(unsigned long long)skel->bss->no_issue_time);
 
 cleanup:
 	free(ctx.values);
+	free(ctx.zero);
 	kstack_latency_bpf__destroy(skel);
 	return err ? FP_EXIT_FAIL : FP_EXIT_OK;
 }
