@@ -6,14 +6,17 @@ load helpers
 
 setup_file() {
 	fp_mounts
-	export NS_S=$(fp_name bas) NS_C=$(fp_name bac)
-	export IF_S=$(fp_name bs) IF_C=$(fp_name bc)
-	export VA=$(fp_name va) VB=$(fp_name vb) DUM=$(fp_name dm)
-	export NS_X=$(fp_name bax) NS_Y=$(fp_name bay) SAME=$(fp_name same)
+	NS_S=$(fp_name bas) NS_C=$(fp_name bac)
+	IF_S=$(fp_name bs) IF_C=$(fp_name bc)
+	VA=$(fp_name va) VB=$(fp_name vb) DUM=$(fp_name dm)
+	NS_X=$(fp_name bax) NS_Y=$(fp_name bay) SAME=$(fp_name same)
+	export NS_S NS_C IF_S IF_C VA VB DUM NS_X NS_Y SAME
 	fp_veth_pair "$NS_S" "$NS_C" "$IF_S" "$IF_C" 10.78.0.1 10.78.0.2
 	ip link add "$VA" type veth peer name "$VB"
 	ip link set "$VA" up
 	ip link set "$VB" up
+	# bridge may be a module nothing loads on demand (the qemu matrix)
+	modprobe -q bridge 2>/dev/null || true
 	ip link add "$DUM" type bridge
 	ip link set "$DUM" up
 	ip netns add "$NS_X"
@@ -228,7 +231,9 @@ pins() { echo "/sys/fs/bpf/bmc/$1"; }
 }
 
 @test "pins left by a deleted namespace: status says stale, detach cleans" {
-	local ns=$(fp_name baz) ifn=$(fp_name gone)
+	local ns ifn
+	ns=$(fp_name baz)
+	ifn=$(fp_name gone)
 	ip netns add "$ns"
 	ip link add "$ifn" netns "$ns" type bridge
 	bmc-attach "$ifn" --netns "$ns" --mode generic

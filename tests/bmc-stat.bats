@@ -20,7 +20,8 @@ le64() {
 
 # pin_stats IFACE VALUE_SIZE TYPE: an empty stats map pinned for IFACE.
 pin_stats() {
-	mkdir -p -m 0700 "$PIN_ROOT" "$PIN_ROOT/$1"
+	mkdir -p "$PIN_ROOT" "$PIN_ROOT/$1"
+	chmod 0700 "$PIN_ROOT" "$PIN_ROOT/$1"
 	bpftool map create "$PIN_ROOT/$1/stats" type "${3:-percpu_array}" \
 		key 4 value "$2" entries 1 name stats
 }
