@@ -68,6 +68,42 @@ pins() { echo "/sys/fs/bpf/bmc/$1"; }
 	assert_output --partial "no network namespace named"
 }
 
+# kernel_before X.Y: is the running kernel older than Linux X.Y?
+kernel_before() {
+	local r=${FP_VM_KERNEL:-$(uname -r)} maj min
+	maj=${r%%.*}
+	min=${r#*.}
+	min=${min%%[!0-9]*}
+	[ "$maj" -lt "${1%%.*}" ] || { [ "$maj" -eq "${1%%.*}" ] && [ "$min" -lt "${1#*.}" ]; }
+}
+
+@test "kernel features are probed first: -v lists them, an old kernel is refused in one line" {
+	if kernel_before 5.12; then
+		run bmc-attach "$VA"
+		assert_failure 1
+		[ "${#lines[@]}" -eq 1 ]
+		assert_output --regexp '^bmc-attach: BMC needs Linux 5\.12 or newer \(.+\); this kernel is '
+		[ ! -e "$(pins "$VA")" ]
+		run bmc-attach -v "$VA"
+		assert_output --regexp 'fetch-and-add and compare-and-exchange \(5\.12\) \.+ no'
+		return
+	fi
+	run bmc-attach -v "$VA"
+	assert_success
+	assert_output --partial "bmc-attach: kernel features:"
+	assert_output --regexp 'BTF \(/sys/kernel/btf/vmlinux\) \.+ yes'
+	assert_output --regexp 'fetch-and-add and compare-and-exchange \(5\.12\) \.+ yes'
+	# bpf_xdp_load/store_bytes (5.18) may be missing: BMC then does without
+	refute_output --regexp '\(5\.(5|9|11|12)\) \.+ no'
+	if kernel_before 5.18; then
+		assert_output --regexp 'bpf_xdp_load/store_bytes \(5\.18\) \.+ no'
+		assert_output --partial "BMC reads and writes packets directly"
+	else
+		assert_output --regexp 'bpf_xdp_load/store_bytes \(5\.18\) \.+ yes'
+	fi
+	bmc-attach --detach "$VA"
+}
+
 @test "attach pins stats/config/links, 0700, XDP and TC egress in place" {
 	run bmc-attach "$IF_S" --netns "$NS_S" --cache-size 8M -p 11311
 	assert_success

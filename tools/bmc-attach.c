@@ -34,6 +34,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -622,6 +623,133 @@ static int attach_cgroup_prog(struct bpf_program *prog, int cg_fd,
 	return 0;
 }
 
+/* An XDP program doing one atomic fetch-and-add on its stack. */
+static bool probe_atomic_fetch(void)
+{
+	const struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1},
+		{.code = BPF_STX | BPF_MEM | BPF_DW,
+		 .dst_reg = BPF_REG_10,
+		 .src_reg = BPF_REG_1,
+		 .off = -8},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K,
+		 .dst_reg = BPF_REG_1,
+		 .imm = 1},
+		{.code = BPF_STX | BPF_ATOMIC | BPF_DW,
+		 .dst_reg = BPF_REG_10,
+		 .src_reg = BPF_REG_1,
+		 .off = -8,
+		 .imm = BPF_ADD | BPF_FETCH},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K,
+		 .dst_reg = BPF_REG_0,
+		 .imm = XDP_PASS},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, NULL, "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static bool probe_coarse_clock(void)
+{
+	return fp_probe_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns);
+}
+
+static bool probe_sock_release(void)
+{
+	return fp_probe_btf_enum_value("BPF_CGROUP_INET_SOCK_RELEASE");
+}
+
+static bool probe_xdp_link(void)
+{
+	return fp_probe_btf_enum_value("BPF_LINK_TYPE_XDP");
+}
+
+static bool probe_restart_tp(void)
+{
+	return fp_probe_btf_type("btf_trace_inet_sock_set_state");
+}
+
+/*
+ * What BMC needs from the kernel, newest first: the first one missing names
+ * the release to upgrade to. 5.12 also brought global functions that take
+ * pointers, which BMC's programs are built from. Not needed: bpf_loop
+ * (5.17) and bpf_xdp_load_bytes/bpf_xdp_store_bytes (5.18, see
+ * probe_xdp_bytes).
+ */
+static const struct bmc_need {
+	const char *what;
+	const char *since;
+	bool (*present)(void);
+} bmc_needs[] = {
+	{"BPF atomic fetch-and-add and compare-and-exchange", "5.12",
+	 probe_atomic_fetch},
+	{"bpf_ktime_get_coarse_ns", "5.11", probe_coarse_clock},
+	{"cgroup sock_release programs", "5.9", probe_sock_release},
+	{"XDP links", "5.9", probe_xdp_link},
+	{"tp_btf/inet_sock_set_state", "5.5", probe_restart_tp},
+};
+
+/* Without them (before 5.18) BMC reads and writes packets directly. */
+static bool probe_xdp_bytes(void)
+{
+	return fp_probe_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_load_bytes) &&
+	       fp_probe_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_store_bytes);
+}
+
+/*
+ * Refuses, in one line naming what is missing, a kernel BMC cannot load
+ * on, before the verifier gets to say something obscure about it.
+ */
+static int check_kernel(bool *xdp_bytes)
+{
+	const struct bmc_need *miss = NULL;
+	struct utsname u;
+	bool btf;
+
+	btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	if (fp_opts.verbose) {
+		fprintf(stderr, "%s: kernel features:\n", fp_tool_name);
+		fp_probe_print(stderr, "BTF (/sys/kernel/btf/vmlinux)", btf);
+	}
+	if (!btf)
+		return fp_error("BMC needs a kernel with BTF "
+				"(CONFIG_DEBUG_INFO_BTF): "
+				"/sys/kernel/btf/vmlinux is missing");
+	for (size_t i = 0; i < sizeof(bmc_needs) / sizeof(bmc_needs[0]); i++) {
+		bool ok = bmc_needs[i].present();
+
+		if (fp_opts.verbose) {
+			char what[128];
+
+			snprintf(what, sizeof(what), "%s (%s)",
+				 bmc_needs[i].what, bmc_needs[i].since);
+			fp_probe_print(stderr, what, ok);
+		}
+		if (!ok && !miss)
+			miss = &bmc_needs[i];
+	}
+	*xdp_bytes = probe_xdp_bytes();
+	if (fp_opts.verbose)
+		fp_probe_print(stderr, "bpf_xdp_load/store_bytes (5.18)",
+			       *xdp_bytes);
+	if (miss) {
+		if (uname(&u))
+			snprintf(u.release, sizeof(u.release), "unknown");
+		return fp_error("BMC needs Linux %s or newer (%s); this kernel "
+				"is %s",
+				miss->since, miss->what, u.release);
+	}
+	if (!*xdp_bytes)
+		fp_debug("no bpf_xdp_load_bytes/bpf_xdp_store_bytes (Linux "
+			 "5.18): BMC reads and writes packets directly");
+	return 0;
+}
+
 static int do_attach(void)
 {
 	struct bmc_attach_bpf *skel = NULL;
@@ -631,7 +759,7 @@ static int do_attach(void)
 	uint64_t entries, sets, ngen, nexps;
 	unsigned int ifindex;
 	enum fp_xdp_mode used;
-	bool created = false, tc_done = false;
+	bool created = false, tc_done = false, xdp_bytes = true;
 	int err, xfd = -1, cg_fd = -1, ret = 1;
 	__u32 zero = 0;
 
@@ -684,6 +812,8 @@ static int do_attach(void)
 		ngen = 1024;
 	nexps = entries * 2 < 4096 ? 4096 : entries * 2;
 
+	if (check_kernel(&xdp_bytes))
+		return 1;
 	skel = bmc_attach_bpf__open();
 	if (!skel) {
 		fp_error("cannot open the BPF object: %s", fp_strerror(-errno));
@@ -695,6 +825,7 @@ static int do_attach(void)
 	skel->rodata->max_age_ns = (__u64)env.max_age * 1000000000ULL;
 	skel->rodata->realtime_off_ns = realtime_offset();
 	skel->rodata->netns_cookie = current_netns_cookie();
+	skel->rodata->xdp_bytes = xdp_bytes;
 	if (!skel->rodata->netns_cookie)
 		fp_debug("no network namespace cookie (SO_NETNS_COOKIE): UDP "
 			 "sockets on port %u in any namespace flush the cache",
