@@ -4,6 +4,7 @@
 #define FASTPATH_H
 
 #include "attach.h"
+#include "command.h"
 #include "histogram.h"
 #include "interval.h"
 #include "json.h"
