@@ -4,6 +4,7 @@
 #define FASTPATH_H
 
 #include "attach.h"
+#include "bpfcc.h"
 #include "command.h"
 #include "histogram.h"
 #include "interval.h"
@@ -12,12 +13,14 @@
 #include "netif.h"
 #include "options.h"
 #include "output.h"
+#include "percpu.h"
 #include "pin.h"
 #include "privileges.h"
 #include "probe.h"
 #include "require.h"
 #include "setup.h"
 #include "signals.h"
+#include "sockets.h"
 #include "verifier.h"
 
 /* Exit statuses shared by every tool: argp's usage errors exit 64. */

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "options.h"
@@ -187,4 +188,37 @@ int fp_parse_port(const char *s, uint16_t *out)
 		return err;
 	*out = (uint16_t)v;
 	return 0;
+}
+
+int fp_parse_cpu_list(const char *s, unsigned int max_cpu, int *cpus, int max)
+{
+	char *copy = strdup(s ? s : ""), *tok, *save = NULL;
+	int n = 0, err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !err;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(tok, '-');
+		uint64_t a, b;
+
+		if (dash)
+			*dash = '\0';
+		if (fp_parse_u64(tok, 0, max_cpu, &a) ||
+		    fp_parse_u64(dash ? dash + 1 : tok, 0, max_cpu, &b) ||
+		    b < a) {
+			err = -EINVAL;
+			break;
+		}
+		for (uint64_t c = a; c <= b && !err; c++) {
+			if (n >= max)
+				err = -E2BIG;
+			else
+				cpus[n++] = (int)c;
+		}
+	}
+	free(copy);
+	if (err)
+		return err;
+	return n ? n : -EINVAL;
 }

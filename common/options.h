@@ -37,5 +37,12 @@ int fp_parse_seconds(const char *s, double max, double *out);
 int fp_parse_size(const char *s, uint64_t *out);
 /* 1..65535 */
 int fp_parse_port(const char *s, uint16_t *out);
+/*
+ * A CPU list as the kernel writes it ("0-3,8,10-11") into cpus[], in the
+ * order given, at most `max` entries, each CPU <= max_cpu. Returns the
+ * count; -EINVAL for a malformed or empty list or a CPU above max_cpu,
+ * -E2BIG when it names more than `max`.
+ */
+int fp_parse_cpu_list(const char *s, unsigned int max_cpu, int *cpus, int max);
 
 #endif

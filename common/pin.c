@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "pin.h"
 
 int fp_pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -13,6 +15,54 @@ int fp_pin_path(char *buf, size_t len, const char *dir, const char *name)
 	int n = snprintf(buf, len, "%s/%s", dir, name);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int fp_pin_open(const char *dir, const char *name)
+{
+	char path[4096];
+	int fd;
+
+	if (fp_pin_path(path, sizeof(path), dir, name)) {
+		errno = ENAMETOOLONG;
+		return -ENAMETOOLONG;
+	}
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int fp_pin_fd(int fd, const char *dir, const char *name)
+{
+	char path[4096];
+
+	if (fp_pin_path(path, sizeof(path), dir, name)) {
+		errno = ENAMETOOLONG;
+		return -ENAMETOOLONG;
+	}
+	return bpf_obj_pin(fd, path) ? -errno : 0;
+}
+
+int fp_pin_lookup(const char *dir, const char *name, const void *key,
+		  void *value)
+{
+	int fd = fp_pin_open(dir, name), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, key, value))
+		err = -errno;
+	close(fd);
+	if (err)
+		errno = -err; /* close() must not hide why */
+	return err;
+}
+
+bool fp_pin_exists(const char *dir, const char *name)
+{
+	char path[4096];
+
+	if (fp_pin_path(path, sizeof(path), dir, name))
+		return false;
+	return access(path, F_OK) == 0;
 }
 
 int fp_pin_dir_create(const char *dir)

@@ -20,4 +20,17 @@ int fp_pin_dir_remove(const char *dir, const char *stop_at);
 /* snprintf into buf with a clear error instead of silent truncation. */
 int fp_pin_path(char *buf, size_t len, const char *dir, const char *name);
 
+/*
+ * Pinned objects by directory and name, so callers need no path buffers.
+ * Each returns -errno on failure (errno is left set for messages).
+ */
+/* bpf_obj_get(DIR/NAME): an fd. */
+int fp_pin_open(const char *dir, const char *name);
+/* bpf_obj_pin(fd, DIR/NAME): 0. */
+int fp_pin_fd(int fd, const char *dir, const char *name);
+/* Looks `key` up in the map pinned at DIR/NAME into `value`: 0. */
+int fp_pin_lookup(const char *dir, const char *name, const void *key,
+		  void *value);
+bool fp_pin_exists(const char *dir, const char *name);
+
 #endif

@@ -107,3 +107,14 @@ void fp_verifier_explain(char *log, int context, struct fp_verifier_report *r)
 	for (int i = 1; i < context && r->tail > log; i++)
 		r->tail = line_start(log, r->tail - 1);
 }
+
+void fp_verifier_print_tail(FILE *out, const char *indent,
+			    const struct fp_verifier_report *r)
+{
+	for (const char *p = r->tail; p && *p;) {
+		size_t n = line_len(p);
+
+		fprintf(out, "%s%.*s\n", indent, (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct fp_verifier_report {
 	/* The complaint: the lines after the last instruction, "; "-joined. */
@@ -25,5 +26,9 @@ struct fp_verifier_report {
  */
 void fp_verifier_explain(char *log, int context,
 			 struct fp_verifier_report *report);
+
+/* The report's last lines, each after `indent` (e.g. "  | "). */
+void fp_verifier_print_tail(FILE *out, const char *indent,
+			    const struct fp_verifier_report *report);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Strict parsing of numbers, sizes, seconds and ports; output helpers. */
+/* Strict parsing of numbers, sizes, seconds, ports and CPU lists; output
+ * helpers. */
 #include <errno.h>
 
 #include "output.h"
@@ -58,6 +59,32 @@ int main(void)
 	UNIT_CHECK(fp_parse_port("0", &port) == -ERANGE, "port: zero refused");
 	UNIT_CHECK(fp_parse_port("65536", &port) == -ERANGE,
 		   "port: too big refused");
+
+	int cpus[8];
+
+	UNIT_CHECK(fp_parse_cpu_list("0-3,5", 63, cpus, 8) == 5 &&
+			   cpus[0] == 0 && cpus[3] == 3 && cpus[4] == 5,
+		   "cpus: ranges and single CPUs");
+	UNIT_CHECK(fp_parse_cpu_list("3,1", 63, cpus, 8) == 2 && cpus[0] == 3 &&
+			   cpus[1] == 1,
+		   "cpus: in the order given");
+	UNIT_CHECK(fp_parse_cpu_list("7", 63, cpus, 8) == 1 && cpus[0] == 7,
+		   "cpus: one CPU");
+	UNIT_CHECK(fp_parse_cpu_list("3-1", 63, cpus, 8) == -EINVAL,
+		   "cpus: a backwards range refused");
+	UNIT_CHECK(fp_parse_cpu_list("64", 63, cpus, 8) == -EINVAL,
+		   "cpus: above the highest CPU refused");
+	UNIT_CHECK(fp_parse_cpu_list("0-8", 63, cpus, 8) == -E2BIG,
+		   "cpus: more than fit refused");
+	UNIT_CHECK(fp_parse_cpu_list("", 63, cpus, 8) == -EINVAL &&
+			   fp_parse_cpu_list(",", 63, cpus, 8) == -EINVAL,
+		   "cpus: an empty list refused");
+	UNIT_CHECK(fp_parse_cpu_list("1,x", 63, cpus, 8) == -EINVAL &&
+			   fp_parse_cpu_list("1-", 63, cpus, 8) == -EINVAL &&
+			   fp_parse_cpu_list("-1", 63, cpus, 8) == -EINVAL,
+		   "cpus: junk refused");
+	UNIT_CHECK(fp_parse_cpu_list("0-1\n", 63, cpus, 8) == -EINVAL,
+		   "cpus: a trailing newline is the caller's to strip");
 
 	UNIT_STREQ(fp_human_count(buf, sizeof(buf), 1234567), "1.23M",
 		   "human: count");
