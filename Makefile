@@ -139,9 +139,11 @@ $(BUILD)/$(1): $(patsubst tools/%.c,$(BUILD)/tools/%.o,$(wildcard tools/$(1)/*.c
 endef
 $(foreach t,$(TOOL_DIRS),$(eval $(call dir_tool,$(t))))
 
+# A unit test may link a tool's own sources, named as extra prerequisites in
+# mk/NAME.mk; they go before the library they use.
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON) $(wildcard tests/unit/*.h) $(wildcard common/*.h) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(filter %.c %.a,$^) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c,$^) $(filter %.a,$^) -o $@ $(LDLIBS)
 
 unit: $(UNIT_BINS)
 

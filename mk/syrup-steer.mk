@@ -1,7 +1,7 @@
 # syrup-steer: the test server and load generator (tests/, bench/syrup), and
 # where an installed syrup-steer looks for syrup.h when compiling policies.
 
-$(BUILD)/syrup-steer.o: CFLAGS += -DSYRUP_PREFIX_INCLUDE='"$(PREFIX)/include/fastpath"'
+CFLAGS_syrup-steer += -DSYRUP_PREFIX_INCLUDE='"$(PREFIX)/include/fastpath"'
 
 EXTRA_BINS += $(BUILD)/syrup-server $(BUILD)/syrup-client
 
@@ -22,3 +22,7 @@ EXTRA_BINS += $(BUILD)/syrup-xdp-test
 $(BUILD)/syrup-xdp-test: tests/syrup-xdp-test.c $(BUILD)/syrup-steer.skel.h $(BUILD)/syrup-dispatch.skel.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# The unit test of policy settings (KEY=VALUE) links the tool's settings.c.
+$(BUILD)/tests/syrup-steer_settings: tools/syrup-steer/settings.c $(wildcard tools/syrup-steer/*.h)
+$(BUILD)/tests/syrup-steer_settings: CFLAGS += -Itools/syrup-steer

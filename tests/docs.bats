@@ -4,10 +4,15 @@
 
 load helpers
 
+# Every tool: tools/NAME.c, or a directory tools/NAME/ with a main.c.
 tools() {
 	local t
-	for t in "$FP_ROOT"/tools/*.c; do
-		basename "$t" .c
+	for t in "$FP_ROOT"/tools/*.c "$FP_ROOT"/tools/*/main.c; do
+		[ -e "$t" ] || continue
+		case $t in
+		*/main.c) basename "$(dirname "$t")" ;;
+		*) basename "$t" .c ;;
+		esac
 	done
 }
 

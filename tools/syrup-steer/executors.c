@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The executors of a port: the sockets of its SO_REUSEPORT group, taken
+ * from the application (socket layer), or CPUs (XDP layer); and putting
+ * the policy on the sockets' group.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+
+#include "steer.h"
+
+#ifndef SO_ATTACH_REUSEPORT_EBPF
+#define SO_ATTACH_REUSEPORT_EBPF 52
+#endif
+#ifndef SO_DETACH_REUSEPORT_BPF
+#define SO_DETACH_REUSEPORT_BPF 68
+#endif
+
+static int no_sockets(const struct port_sel *sel, int nr_pids)
+{
+	if (nr_pids)
+		return fp_error("no socket bound to %s/%u in the given "
+				"process(es) (is the application running%s?)",
+				proto_name(sel->proto), sel->port,
+				sel->netns ? " in that netns" : "");
+	return fp_error("no socket is bound to %s/%u%s%s (start the "
+			"application first)",
+			proto_name(sel->proto), sel->port,
+			sel->netns ? " in netns " : "",
+			sel->netns ? sel->netns : "");
+}
+
+/* Our copy of the socket, or a message saying what stopped us. */
+static int take_socket(const struct fp_port_socket *s)
+{
+	int pidfd = fp_pidfd_open(s->pid), sfd;
+
+	if (pidfd < 0) {
+		fp_error("cannot open process %d: %s", s->pid,
+			 fp_strerror(pidfd));
+		return -1;
+	}
+	sfd = fp_pidfd_getfd(pidfd, s->fd);
+	close(pidfd);
+	if (sfd < 0)
+		fp_error("cannot take socket fd %d of process %d: %s%s", s->fd,
+			 s->pid, fp_strerror(sfd),
+			 sfd == -EPERM
+				 ? " (need root or CAP_SYS_PTRACE over it)"
+				 : "");
+	return sfd;
+}
+
+/* Takes socket s as the next executor; prints why not, 1. */
+static int add_socket(struct executors *ex, const struct fp_port_socket *s,
+		      const struct port_sel *sel)
+{
+	struct executor *e = &ex->e[ex->n];
+	socklen_t len;
+	int on = 0, sfd;
+
+	sfd = take_socket(s);
+	if (sfd < 0)
+		return 1;
+	e->fd = sfd;
+	ex->n++;
+	len = sizeof(on);
+	if (getsockopt(sfd, SOL_SOCKET, SO_REUSEPORT, &on, &len) || !on)
+		return fp_error("the socket of process %d (fd %d) on %s/%u has "
+				"no SO_REUSEPORT: the application must set it "
+				"to share the port",
+				s->pid, s->fd, proto_name(sel->proto),
+				sel->port);
+	e->info.pid = (__u32)s->pid;
+	e->info.fd = (__u32)s->fd;
+	e->info.inode = s->inode;
+	e->info.cookie = fp_socket_cookie(sfd);
+	len = sizeof(on);
+	if (!getsockopt(sfd, SOL_SOCKET, SO_DOMAIN, &on, &len))
+		e->info.family = (__u32)on;
+	fp_proc_comm(s->pid, e->info.comm, sizeof(e->info.comm));
+	return 0;
+}
+
+int executors_find_sockets(struct executors *ex, const struct port_sel *sel,
+			   const pid_t *pids, int nr_pids)
+{
+	struct fp_socket_query q = {
+		.proto = sel->proto,
+		.port = sel->port,
+		.pids = nr_pids ? pids : NULL,
+		.nr_pids = nr_pids,
+	};
+	struct fp_port_socket *s;
+	int n, err = 0;
+
+	n = fp_port_sockets(&q, &s);
+	if (n < 0)
+		return fp_error("cannot list the sockets of %s/%u: %s",
+				proto_name(sel->proto), sel->port,
+				fp_strerror(n));
+	if (n == 0)
+		err = no_sockets(sel, nr_pids);
+	else if (n > SYRUP_MAX_EXECUTORS)
+		err = fp_error("%d sockets on %s/%u: at most %d executors "
+			       "(use --pid to choose)",
+			       n, proto_name(sel->proto), sel->port,
+			       SYRUP_MAX_EXECUTORS);
+	for (int i = 0; i < n && !err; i++)
+		err = add_socket(ex, &s[i], sel);
+	free(s);
+	return err;
+}
+
+/* The machine's online CPUs, as the kernel lists them. */
+static int online_cpus(int *cpus, int max)
+{
+	char buf[256] = "";
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	int n;
+
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		fp_error("cannot read the online CPUs: %s",
+			 fp_strerror(-errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	n = fp_parse_cpu_list(buf, SYRUP_MAX_EXECUTORS - 1, cpus, max);
+	if (n < 0)
+		fp_error("cannot parse the online CPUs '%s' (give --cpus)",
+			 buf);
+	return n;
+}
+
+int executors_find_cpus(struct executors *ex, const char *list)
+{
+	int cpus[SYRUP_MAX_EXECUTORS], n, online;
+
+	online = (int)sysconf(_SC_NPROCESSORS_CONF);
+	if (list) {
+		n = fp_parse_cpu_list(list, SYRUP_MAX_EXECUTORS - 1, cpus,
+				      SYRUP_MAX_EXECUTORS);
+		if (n < 0)
+			return fp_error("invalid --cpus '%s': want a list like "
+					"0-3 or 0,2 of CPUs below %d",
+					list, SYRUP_MAX_EXECUTORS);
+	} else {
+		n = online_cpus(cpus, SYRUP_MAX_EXECUTORS);
+		if (n < 0)
+			return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (cpus[i] >= online)
+			return fp_error("CPU %d does not exist (this machine "
+					"has %d)",
+					cpus[i], online);
+		ex->e[i].fd = -1;
+		ex->e[i].info.cpu = (__u32)cpus[i];
+	}
+	ex->n = n;
+	return 0;
+}
+
+int executors_fill_map(const struct executors *ex, const struct policy *p,
+		       enum syrup_layer layer)
+{
+	int socks_fd = policy_map_fd(p, "syrup_socks");
+	int cpumap_fd = policy_map_fd(p, "syrup_cpumap");
+
+	for (__u32 i = 0; i < (__u32)ex->n; i++) {
+		const struct executor *e = &ex->e[i];
+		struct bpf_cpumap_val v = {.qsize = 2048};
+		__u64 fd = (__u64)e->fd;
+		int err;
+
+		if (layer == SYRUP_LAYER_XDP) {
+			if (bpf_map_update_elem(cpumap_fd, &e->info.cpu, &v,
+						BPF_ANY))
+				return fp_error("cannot set up the queue to "
+						"CPU %u: %s",
+						e->info.cpu,
+						fp_strerror(-errno));
+			continue;
+		}
+		if (!bpf_map_update_elem(socks_fd, &i, &fd, BPF_ANY))
+			continue;
+		err = -errno;
+		return fp_error("cannot add the socket of process %u (fd %u) "
+				"as executor %u: %s%s",
+				e->info.pid, e->info.fd, i, fp_strerror(err),
+				err == -EBUSY ? " (another reuseport map "
+						"holds it)"
+					      : "");
+	}
+	return 0;
+}
+
+int executors_attach(const struct executors *ex, int prog_fd, int *done)
+{
+	/*
+	 * The program goes to the group of each socket: sockets bound to
+	 * different addresses (v4, v6) form different groups.
+	 */
+	for (*done = 0; *done < ex->n; (*done)++) {
+		const struct executor *e = &ex->e[*done];
+
+		if (setsockopt(e->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF,
+			       &prog_fd, sizeof(prog_fd)))
+			return fp_error("cannot attach the policy to the "
+					"socket of process %u (fd %u): %s",
+					e->info.pid, e->info.fd,
+					fp_strerror(-errno));
+	}
+	return 0;
+}
+
+int reuseport_detach(int sfd)
+{
+	int zero = 0; /* the kernel wants an int even here */
+
+	if (setsockopt(sfd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &zero,
+		       sizeof(zero)) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+void executors_detach(const struct executors *ex)
+{
+	for (int i = 0; i < ex->n; i++)
+		if (ex->e[i].fd >= 0)
+			reuseport_detach(ex->e[i].fd);
+}
+
+void executors_close(struct executors *ex)
+{
+	for (int i = 0; i < ex->n; i++) {
+		if (ex->e[i].fd >= 0)
+			close(ex->e[i].fd);
+		ex->e[i].fd = -1;
+	}
+}

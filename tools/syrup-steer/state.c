@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The state that outlives syrup-steer: one pin directory per port
+ * (/sys/fs/bpf/syrup/PROTO-PORT/, layout in bpf/syrup-steer.h), written by
+ * attach and read back by every other command.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "steer.h"
+
+void port_dir(char *buf, size_t len, __u8 proto, __u16 port)
+{
+	snprintf(buf, len, "%s/%s-%u", SYRUP_PIN_ROOT, proto_name(proto), port);
+}
+
+void pinned_close(struct pinned *p)
+{
+	int *fds[] = {&p->conf_fd, &p->params_fd, &p->load_fd, &p->stats_fd,
+		      &p->socks_fd};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int pinned_read(const char *dir, struct pinned *p)
+{
+	__u32 zero = 0;
+	int fd, err;
+
+	memset(p, 0, sizeof(*p));
+	p->conf_fd = p->params_fd = p->load_fd = p->stats_fd = p->socks_fd = -1;
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	err = fp_pin_lookup(dir, "info", &zero, &p->info);
+	if (err)
+		return err;
+	fd = fp_pin_open(dir, "execs");
+	if (fd >= 0) {
+		for (__u32 i = 0;
+		     i < p->info.nr_executors && i < SYRUP_MAX_EXECUTORS; i++)
+			bpf_map_lookup_elem(fd, &i, &p->execs[i]);
+		close(fd);
+	}
+	p->conf_fd = fp_pin_open(dir, "conf");
+	p->params_fd = fp_pin_open(dir, "params");
+	p->load_fd = fp_pin_open(dir, "load");
+	p->stats_fd = fp_pin_open(dir, "stats");
+	if (p->info.layer == SYRUP_LAYER_SOCKET)
+		p->socks_fd = fp_pin_open(dir, "socks");
+	return 0;
+}
+
+/* The pin dir of the port (and --proto, or whichever protocol exists). */
+static int find_port_dir(const struct port_sel *sel, char *dir, size_t len)
+{
+	char udp[128], tcp[128];
+	bool u, t;
+
+	if (sel->have_proto) {
+		port_dir(dir, len, sel->proto, sel->port);
+		return fp_pin_dir_exists(dir) ? 0 : -ENOENT;
+	}
+	port_dir(udp, sizeof(udp), PROTO_UDP, sel->port);
+	port_dir(tcp, sizeof(tcp), PROTO_TCP, sel->port);
+	u = fp_pin_dir_exists(udp);
+	t = fp_pin_dir_exists(tcp);
+	if (u && t)
+		return -EEXIST;
+	if (!u && !t)
+		return -ENOENT;
+	snprintf(dir, len, "%s", u ? udp : tcp);
+	return 0;
+}
+
+int pinned_open_port(const struct port_sel *sel, struct pinned *p)
+{
+	char dir[128];
+	int err = find_port_dir(sel, dir, sizeof(dir));
+
+	if (err == -EEXIST)
+		return fp_error("both udp/%u and tcp/%u are under a policy: "
+				"give --proto",
+				sel->port, sel->port);
+	if (err)
+		return fp_error(
+			"no policy on %s%u (see 'syrup-steer status')",
+			sel->have_proto
+				? (sel->proto == PROTO_TCP ? "tcp/" : "udp/")
+				: "port ",
+			sel->port);
+	err = pinned_read(dir, p);
+	if (err)
+		return fp_error("cannot read %s: %s (a broken attach? "
+				"'syrup-steer detach' removes it)",
+				dir, fp_strerror(err));
+	return 0;
+}
+
+bool pinned_executor_open(const struct pinned *p, __u32 i)
+{
+	__u64 cookie;
+
+	if (p->info.layer != SYRUP_LAYER_SOCKET)
+		return true;
+	if (p->socks_fd < 0)
+		return false;
+	return bpf_map_lookup_elem(p->socks_fd, &i, &cookie) == 0;
+}
+
+int pinned_write_policy(const char *dir, const struct policy *pol,
+			enum syrup_layer layer)
+{
+	/* the other layer's executor map stays unpinned */
+	const char *other =
+		layer == SYRUP_LAYER_XDP ? "syrup_socks" : "syrup_cpumap";
+	struct bpf_map *m;
+	int err;
+
+	bpf_object__for_each_map(m, pol->obj)
+	{
+		const char *name = bpf_map__name(m);
+
+		if (bpf_map__is_internal(m) || !strcmp(name, "syrup_meta") ||
+		    !strcmp(name, other))
+			continue;
+		if (!strncmp(name, "syrup_", 6))
+			name += 6;
+		err = fp_pin_fd(bpf_map__fd(m), dir, name);
+		if (err)
+			return err;
+	}
+	return fp_pin_fd(bpf_program__fd(pol->prog), dir, "prog");
+}
+
+/* An ARRAY map of `n` values of `size` bytes, filled and pinned. */
+static int pin_array(const char *dir, const char *name, const char *map_name,
+		     __u32 size, __u32 max, const void *values, __u32 n)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, map_name, 4, size, max,
+				NULL);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (__u32 i = 0; i < n && !err; i++)
+		if (bpf_map_update_elem(fd, &i, (const char *)values + i * size,
+					BPF_ANY))
+			err = -errno;
+	if (!err)
+		err = fp_pin_fd(fd, dir, name);
+	close(fd);
+	return err;
+}
+
+int pinned_write_info(const char *dir, const struct syrup_info *info,
+		      const struct executors *ex)
+{
+	struct syrup_exec execs[SYRUP_MAX_EXECUTORS];
+	int err;
+
+	err = pin_array(dir, "info", "syrup_info", sizeof(*info), 1, info, 1);
+	if (err)
+		return err;
+	for (int i = 0; i < ex->n; i++)
+		execs[i] = ex->e[i].info;
+	return pin_array(dir, "execs", "syrup_execs", sizeof(execs[0]),
+			 SYRUP_MAX_EXECUTORS, execs, (__u32)ex->n);
+}

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/* syrup-steer status: every port under a policy, its layer and executors. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "steer.h"
+
+static void status_json(const struct pinned *p, __u32 closed, struct fp_json *j)
+{
+	const struct syrup_info *in = &p->info;
+
+	fp_json_object_begin(j);
+	fp_json_kv_string(j, "proto", proto_name(in->proto));
+	fp_json_kv_u64(j, "port", in->port);
+	fp_json_kv_string(j, "layer", layer_name(in->layer));
+	fp_json_kv_string(j, "policy", in->policy);
+	fp_json_kv_bool(j, "builtin", in->builtin != SYRUP_USER);
+	if (in->layer == SYRUP_LAYER_XDP) {
+		fp_json_kv_string(j, "iface", in->iface);
+		fp_json_kv_string(j, "xdp_mode",
+				  fp_xdp_mode_name(in->xdp_mode));
+	}
+	if (in->netns[0])
+		fp_json_kv_string(j, "netns", in->netns);
+	fp_json_kv_string(j, "pins", p->dir);
+	fp_json_kv_u64(j, "attached_at", in->attached_at);
+	fp_json_kv_u64(j, "closed", closed);
+	fp_json_key(j, "executors");
+	fp_json_array_begin(j);
+	for (__u32 i = 0; i < in->nr_executors; i++) {
+		const struct syrup_exec *e = &p->execs[i];
+
+		fp_json_object_begin(j);
+		fp_json_kv_u64(j, "index", i);
+		if (in->layer == SYRUP_LAYER_XDP) {
+			fp_json_kv_u64(j, "cpu", e->cpu);
+		} else {
+			fp_json_kv_u64(j, "pid", e->pid);
+			fp_json_kv_u64(j, "fd", e->fd);
+			fp_json_kv_string(j, "comm", e->comm);
+			fp_json_kv_u64(j, "inode", e->inode);
+			fp_json_kv_bool(j, "open", pinned_executor_open(p, i));
+		}
+		fp_json_object_end(j);
+	}
+	fp_json_array_end(j);
+	fp_json_object_end(j);
+	fp_json_newline(j);
+}
+
+void status_print(const struct pinned *p, struct fp_json *j)
+{
+	const struct syrup_info *in = &p->info;
+	__u32 closed = 0;
+
+	for (__u32 i = 0; i < in->nr_executors; i++)
+		closed += !pinned_executor_open(p, i);
+	if (j) {
+		status_json(p, closed, j);
+		return;
+	}
+	printf("%s/%u: policy %s, %s layer", proto_name(in->proto), in->port,
+	       in->policy, layer_name(in->layer));
+	if (in->layer == SYRUP_LAYER_XDP)
+		printf(" on %s (%s)", in->iface,
+		       fp_xdp_mode_name(in->xdp_mode));
+	if (in->netns[0])
+		printf(", netns %s", in->netns);
+	printf(", %u executor%s", in->nr_executors,
+	       in->nr_executors == 1 ? "" : "s");
+	if (closed)
+		printf(" (%u closed)", closed);
+	printf("\n");
+	if (in->layer == SYRUP_LAYER_XDP) {
+		printf("  %4s %4s\n", "EXEC", "CPU");
+		for (__u32 i = 0; i < in->nr_executors; i++)
+			printf("  %4u %4u\n", i, p->execs[i].cpu);
+		return;
+	}
+	printf("  %4s %8s %5s %-16s %s\n", "EXEC", "PID", "FD", "COMM",
+	       "SOCKET");
+	for (__u32 i = 0; i < in->nr_executors; i++) {
+		const struct syrup_exec *e = &p->execs[i];
+
+		printf("  %4u %8u %5u %-16s %s\n", i, e->pid, e->fd, e->comm,
+		       pinned_executor_open(p, i) ? "open"
+						  : "closed (slot kept)");
+	}
+}
+
+/* Shows the port pinned under `name` (in the pin root); false if none. */
+static bool show_one(const char *name, bool first, struct fp_json *j)
+{
+	char dir[512];
+	struct pinned p;
+
+	/* dispatchers (xdp-*) are no port of their own */
+	if (name[0] == '.' || !strncmp(name, "xdp-", 4))
+		return false;
+	snprintf(dir, sizeof(dir), "%s/%s", SYRUP_PIN_ROOT, name);
+	if (pinned_read(dir, &p)) {
+		fp_warn("%s is incomplete (remove it with 'syrup-steer "
+			"detach')",
+			dir);
+		return false;
+	}
+	if (!first && !j)
+		printf("\n");
+	status_print(&p, j);
+	pinned_close(&p);
+	return true;
+}
+
+static int do_status(const void *opts)
+{
+	struct dirent **names = NULL;
+	struct fp_json j;
+	int n, shown = 0;
+
+	(void)opts;
+	fp_json_init(&j, stdout);
+	n = scandir(SYRUP_PIN_ROOT, &names, NULL, alphasort);
+	/* Missing means nothing attached; unreadable must not look empty. */
+	if (n < 0 && errno != ENOENT)
+		return fp_error("cannot read %s: %s%s", SYRUP_PIN_ROOT,
+				strerror(errno),
+				errno == EACCES ? " (run as root)" : "");
+	for (int i = 0; i < n; i++) {
+		shown += show_one(names[i]->d_name, !shown,
+				  fp_opts.json ? &j : NULL);
+		free(names[i]);
+	}
+	free(names);
+	if (!shown && !fp_opts.json)
+		printf("no port is under a syrup policy\n");
+	return 0;
+}
+
+static const char doc[] =
+	"Show every port under a policy: layer, policy, executors."
+	"\v"
+	"EXAMPLES:\n"
+	"    syrup-steer status\n"
+	"    syrup-steer status -j | jq .executors\n";
+
+static const struct argp_option options[] = {
+	{},
+};
+
+static error_t parse_status(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static const struct argp argp = {
+	options, parse_status, NULL, doc, output_children, NULL, NULL,
+};
+
+const struct fp_command status_cmd = {
+	.name = "status",
+	.summary = "every port under a policy, its layer and executors",
+	.argp = &argp,
+	.run = do_status,
+};
