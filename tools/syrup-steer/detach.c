@@ -7,10 +7,6 @@
 
 #include "steer.h"
 
-struct detach_opts {
-	struct port_sel sel;
-};
-
 /* Takes the policy off the socket's group; true if it did. */
 static bool release(pid_t pid, int fd)
 {
@@ -86,7 +82,7 @@ static void print_detached(const struct pinned *p, int released)
 
 static int do_detach(const void *opts)
 {
-	const struct detach_opts *o = opts;
+	const struct port_sel *sel = opts;
 	struct pinned p;
 	int released = 0, err;
 
@@ -94,12 +90,12 @@ static int do_detach(const void *opts)
 				FP_CAP_SYS_PTRACE))
 		return 1;
 	fp_mount_bpffs();
-	if (o->sel.netns && fp_netns_enter(o->sel.netns))
+	if (sel->netns && fp_netns_enter(sel->netns))
 		return 1;
-	if (pinned_open_port(&o->sel, &p))
+	if (pinned_open_port(sel, &p))
 		return 1;
 	if (p.info.layer == SYRUP_LAYER_SOCKET)
-		released = release_sockets(&p, o->sel.netns);
+		released = release_sockets(&p, sel->netns);
 	pinned_close(&p);
 	if (p.info.layer == SYRUP_LAYER_XDP) {
 		char xdir[128];
@@ -123,33 +119,15 @@ static const char doc[] =
 	"    syrup-steer detach -p 9000\n"
 	"    syrup-steer detach -p 8080 --proto tcp\n";
 
-static error_t parse_detach(int key, char *arg, struct argp_state *state)
-{
-	struct detach_opts *o = state->input;
-
-	switch (key) {
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		return 0;
-	case ARGP_KEY_END:
-		port_sel_check(state, &o->sel);
-		return 0;
-	default:
-		return port_sel_parse(key, arg, state, &o->sel);
-	}
-}
-
 static const struct argp argp = {
-	port_options, parse_detach, NULL, doc, output_children, NULL, NULL,
+	port_options, port_cmd_parse, NULL, doc, output_children, NULL, NULL,
 };
-
-static const struct detach_opts defaults = {.sel.proto = PROTO_UDP};
 
 const struct fp_command detach_cmd = {
 	.name = "detach",
 	.summary = "give the port back to the kernel's default choice",
 	.argp = &argp,
-	.opts_size = sizeof(struct detach_opts),
-	.defaults = &defaults,
+	.opts_size = sizeof(struct port_sel),
+	.defaults = &port_sel_defaults,
 	.run = do_detach,
 };

@@ -86,6 +86,24 @@ void port_sel_check(struct argp_state *state, const struct port_sel *sel)
 		argp_error(state, "--port is required");
 }
 
+const struct port_sel port_sel_defaults = {.proto = PROTO_UDP};
+
+error_t port_cmd_parse(int key, char *arg, struct argp_state *state)
+{
+	struct port_sel *sel = state->input;
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		return 0;
+	case ARGP_KEY_END:
+		port_sel_check(state, sel);
+		return 0;
+	default:
+		return port_sel_parse(key, arg, state, sel);
+	}
+}
+
 const char *proto_name(__u8 proto)
 {
 	return proto == PROTO_TCP ? "tcp" : "udp";

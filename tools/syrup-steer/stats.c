@@ -9,10 +9,6 @@
 
 #define NR_STATS (SYRUP_MAX_EXECUTORS + 1) /* executors, then "other" */
 
-struct stats_opts {
-	struct port_sel sel;
-};
-
 struct stats_ctx {
 	struct pinned p;
 	struct syrup_stat cur[NR_STATS];
@@ -167,7 +163,7 @@ static int stats_report(void *ctx, bool final)
 
 static int do_stats(const void *opts)
 {
-	const struct stats_opts *o = opts;
+	const struct port_sel *sel = opts;
 	struct stats_ctx *c = calloc(1, sizeof(*c));
 	int err;
 
@@ -178,7 +174,7 @@ static int do_stats(const void *opts)
 		return 1;
 	}
 	fp_mount_bpffs();
-	if (pinned_open_port(&o->sel, &c->p)) {
+	if (pinned_open_port(sel, &c->p)) {
 		free(c);
 		return 1;
 	}
@@ -204,22 +200,6 @@ static const char doc[] =
 	"intervals\n"
 	"    syrup-steer stats -p 9000 -j       # JSON Lines\n";
 
-static error_t parse_stats(int key, char *arg, struct argp_state *state)
-{
-	struct stats_opts *o = state->input;
-
-	switch (key) {
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		return 0;
-	case ARGP_KEY_END:
-		port_sel_check(state, &o->sel);
-		return 0;
-	default:
-		return port_sel_parse(key, arg, state, &o->sel);
-	}
-}
-
 static const struct argp_child children[] = {
 	{&fp_interval_argp, 0, NULL, 0},
 	{&fp_output_argp, 0, NULL, 0},
@@ -227,16 +207,14 @@ static const struct argp_child children[] = {
 };
 
 static const struct argp argp = {
-	port_options, parse_stats, NULL, doc, children, NULL, NULL,
+	port_options, port_cmd_parse, NULL, doc, children, NULL, NULL,
 };
-
-static const struct stats_opts defaults = {.sel.proto = PROTO_UDP};
 
 const struct fp_command stats_cmd = {
 	.name = "stats",
 	.summary = "per-executor counts: steered, fallbacks, errors",
 	.argp = &argp,
-	.opts_size = sizeof(struct stats_opts),
-	.defaults = &defaults,
+	.opts_size = sizeof(struct port_sel),
+	.defaults = &port_sel_defaults,
 	.run = do_stats,
 };

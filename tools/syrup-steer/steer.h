@@ -55,6 +55,12 @@ error_t port_sel_parse(int key, char *arg, struct argp_state *state,
 		       struct port_sel *sel);
 /* At ARGP_KEY_END: "--port is required". */
 void port_sel_check(struct argp_state *state, const struct port_sel *sel);
+/*
+ * The whole parser of a command whose options only name the port (detach,
+ * stats): its options struct is a struct port_sel, these its defaults.
+ */
+error_t port_cmd_parse(int key, char *arg, struct argp_state *state);
+extern const struct port_sel port_sel_defaults;
 
 const char *proto_name(__u8 proto);
 const char *layer_name(__u32 layer);
