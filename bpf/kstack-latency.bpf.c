@@ -414,6 +414,15 @@ int BPF_PROG(kstack_sys_enter, struct pt_regs *regs, long nr)
 	return read_enter();
 }
 
+/* The REQ_RAHEAD bit differs between kernels: CO-RE gives this one's. */
+static __always_inline bool bio_is_readahead(struct bio *bio)
+{
+	if (!bpf_core_enum_value_exists(enum req_flag_bits, __REQ_RAHEAD))
+		return false;
+	return bio->bi_opf &
+	       (1U << bpf_core_enum_value(enum req_flag_bits, __REQ_RAHEAD));
+}
+
 /*
  * A bio entering the block layer (or a part split off one), in the
  * context of the task that submits it: tie it to the task's read.
@@ -432,8 +441,7 @@ static __always_inline int bio_submitted(struct bio *bio)
 			st->bio_ts = bpf_ktime_get_ns();
 		st->bios[n & (KSTACK_MAX_BIOS - 1)] = key;
 		st->nr_bios = n + 1;
-		if (bio->bi_opf & (1U << bpf_core_enum_value(enum req_flag_bits,
-							     __REQ_RAHEAD)))
+		if (bio_is_readahead(bio))
 			st->rahead = 1;
 		slot_claim(key, lo, st->enter_ts);
 		return 0;
