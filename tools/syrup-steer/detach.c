@@ -46,8 +46,7 @@ static int release_sockets(const struct pinned *p, const char *netns)
 	n = fp_port_sockets(&q, &s);
 	for (int i = 0; i < n; i++)
 		done += release(s[i].pid, s[i].fd);
-	if (n >= 0)
-		free(s);
+	free(s); /* NULL when none were found */
 	return done;
 }
 
