@@ -484,14 +484,25 @@ static int choose_issue_source(struct kstack_latency_bpf *skel,
  * The per-thread read entries: one per possible thread ID up to 64 Ki of
  * them (96 bytes each), so that no two threads share one; past that (pid_max
  * is 4 Mi where systemd raises it) threads share and a second entry per
- * thread takes the collisions.
+ * thread takes the collisions. The table of I/O in flight: 32 buckets of 4
+ * slots per CPU, at least 128 (16 KiB, small enough for the kernel's
+ * direct map, where a lookup misses no TLB).
  */
-static int size_reads_map(struct kstack_latency_bpf *skel)
+static int size_maps(struct kstack_latency_bpf *skel)
 {
 	unsigned long pid_max = 32768;
-	unsigned int bits = 10;
+	unsigned int bits = 10, bucket_bits = 7;
+	int ncpus = libbpf_num_possible_cpus();
 	FILE *f;
 	int err;
+
+	while (bucket_bits < 14 && ncpus > 0 && (1 << bucket_bits) < 32 * ncpus)
+		bucket_bits++;
+	skel->rodata->bucket_bits = bucket_bits;
+	err = bpf_map__set_max_entries(skel->maps.slots, 1U << bucket_bits);
+	if (err)
+		return fp_error("cannot size the slots map: %s",
+				fp_strerror(err));
 
 	f = fopen("/proc/sys/kernel/pid_max", "r");
 	if (f) {
@@ -506,7 +517,8 @@ static int size_reads_map(struct kstack_latency_bpf *skel)
 	if (err)
 		return fp_error("cannot size the reads map: %s",
 				fp_strerror(err));
-	fp_debug("reads map: %u entries for pid_max %lu", 1U << bits, pid_max);
+	fp_debug("reads map: %u entries for pid_max %lu; slots map: %u buckets",
+		 1U << bits, pid_max, 1U << bucket_bits);
 	return 0;
 }
 
@@ -764,7 +776,7 @@ int main(int argc, char **argv)
 	err = choose_issue_source(skel, &kernel, env.disk, is_part);
 	if (err)
 		goto cleanup;
-	err = size_reads_map(skel);
+	err = size_maps(skel);
 	if (err)
 		goto cleanup;
 
