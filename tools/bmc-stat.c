@@ -64,9 +64,6 @@ static struct env {
 
 static struct iface ifaces[MAX_IFACES];
 static int nr_ifaces;
-static int nr_cpus;
-static void *percpu_buf;
-static size_t percpu_buf_size;
 static bool header_printed;
 static double last_report_time;
 
@@ -282,32 +279,21 @@ static int recheck_iface(struct iface *ifc)
 /* Sums the per-CPU copies of iface's counters into ifc->cur. */
 static int read_counters(struct iface *ifc)
 {
-	size_t stride = (ifc->value_size + 7) & ~(size_t)7;
-	size_t need = stride * nr_cpus;
 	__u32 key = 0;
-	int cpu;
-	size_t i;
+	__u64 *sum;
+	int err;
 
-	if (need > percpu_buf_size) {
-		void *p = realloc(percpu_buf, need);
-
-		if (!p)
-			return fp_error("out of memory");
-		percpu_buf = p;
-		percpu_buf_size = need;
-	}
-	memset(percpu_buf, 0, need);
-	if (bpf_map_lookup_elem(ifc->stats_fd, &key, percpu_buf))
+	/* A newer attach's struct may be larger: sum it all, keep ours. */
+	sum = calloc(1, (ifc->value_size + 7) & ~(size_t)7);
+	if (!sum)
+		return fp_error("out of memory");
+	err = fp_percpu_sum(ifc->stats_fd, &key, sum, ifc->value_size);
+	if (!err)
+		memcpy(ifc->cur, sum, sizeof(ifc->cur));
+	free(sum);
+	if (err)
 		return fp_error("cannot read the stats of BMC on %s: %s",
-				ifc->name, fp_strerror(-errno));
-	memset(ifc->cur, 0, sizeof(ifc->cur));
-	for (cpu = 0; cpu < nr_cpus; cpu++) {
-		const __u64 *v =
-			(const __u64 *)((char *)percpu_buf + stride * cpu);
-
-		for (i = 0; i < NR_COUNTERS; i++)
-			ifc->cur[i] += v[i];
-	}
+				ifc->name, fp_strerror(err));
 	return 0;
 }
 
@@ -529,10 +515,10 @@ int main(int argc, char **argv)
 	if (fp_check_privileges(FP_CAP_BPF))
 		return FP_EXIT_FAIL;
 
-	nr_cpus = libbpf_num_possible_cpus();
-	if (nr_cpus <= 0)
+	n = libbpf_num_possible_cpus();
+	if (n <= 0)
 		return fp_error("cannot count the possible CPUs: %s",
-				fp_strerror(nr_cpus));
+				fp_strerror(n));
 
 	if (env.iface) {
 		err = open_iface(&ifaces[0], env.iface);
@@ -601,6 +587,5 @@ cleanup:
 		if (ifaces[k].stats_fd >= 0)
 			close(ifaces[k].stats_fd);
 	free(names);
-	free(percpu_buf);
 	return err ? FP_EXIT_FAIL : FP_EXIT_OK;
 }
