@@ -1066,6 +1066,7 @@ __noinline int bmc_pkt_load(struct xdp_md *ctx, __u32 off, struct textbuf *tb,
 			    __u32 at, __u32 len)
 {
 	__u8 *p, *end;
+	__u64 t;
 
 	if (!tb || off > PKT_OFF_MAX || at > REQ_BUF || len > REQ_BUF - 8)
 		return -1;
@@ -1079,22 +1080,25 @@ __noinline int bmc_pkt_load(struct xdp_md *ctx, __u32 off, struct textbuf *tb,
 			return -1;
 		*(__u64 *)&tb->b[(at + j) & REQ_MASK] = *(__u64 *)(p + j);
 	}
-	/* The last 8 bytes again, ending exactly at len, or byte by byte. */
-	if (len >= 8) {
-		__u32 t = len - 8;
-
+	/*
+	 * The last 8 bytes again, ending exactly at len, or byte by byte.
+	 * t is tested where it is used (see CHECK_LEN): len < 8 wraps it.
+	 */
+	t = (__u64)len - 8;
+	barrier_var(t);
+	if (t <= REQ_BUF - 16) {
 		if (p + t + 8 > end)
 			return -1;
 		*(__u64 *)&tb->b[(at + t) & REQ_MASK] = *(__u64 *)(p + t);
 		return 0;
 	}
 #pragma clang loop unroll(disable)
-	for (__u32 t = 0; t < 8; t++) {
-		if (t >= len)
+	for (__u32 i = 0; i < 8; i++) {
+		if (i >= len)
 			break;
-		if (p + t + 1 > end)
+		if (p + i + 1 > end)
 			return -1;
-		tb->b[(at + t) & REQ_MASK] = p[t];
+		tb->b[(at + i) & REQ_MASK] = p[i];
 	}
 	return 0;
 }
@@ -1104,8 +1108,9 @@ __noinline int bmc_pkt_store(struct xdp_md *ctx, __u32 off, struct slot *sl,
 			     __u32 len)
 {
 	__u8 *p, *end;
+	__u64 t;
 
-	if (!sl || off > PKT_OFF_MAX || len > BMC_BLOB_MAX + 5)
+	if (!sl || off > PKT_OFF_MAX)
 		return -1;
 	p = (__u8 *)(long)ctx->data + off;
 	end = (__u8 *)(long)ctx->data_end;
@@ -1117,21 +1122,27 @@ __noinline int bmc_pkt_store(struct xdp_md *ctx, __u32 off, struct slot *sl,
 			return -1;
 		*(__u64 *)(p + j) = *(__u64 *)&sl->blob[j];
 	}
-	if (len >= 8) {
-		__u32 t = len - 8;
-
+	/*
+	 * Only here: tested on entry, 6.1 would walk the loop's exit with
+	 * len >= 1288 and <= 1285 and lose track of p.
+	 */
+	if (len > BMC_BLOB_MAX + 5)
+		return -1;
+	t = (__u64)len - 8; /* as in bmc_pkt_load */
+	barrier_var(t);
+	if (t <= BMC_BLOB_MAX + 5 - 8) {
 		if (p + t + 8 > end)
 			return -1;
 		*(__u64 *)(p + t) = *(__u64 *)&sl->blob[t];
 		return 0;
 	}
 #pragma clang loop unroll(disable)
-	for (__u32 t = 0; t < 8; t++) {
-		if (t >= len)
+	for (__u32 i = 0; i < 8; i++) {
+		if (i >= len)
 			break;
-		if (p + t + 1 > end)
+		if (p + i + 1 > end)
 			return -1;
-		p[t] = sl->blob[t];
+		p[i] = sl->blob[i];
 	}
 	return 0;
 }
