@@ -21,3 +21,14 @@ $(BUILD)/xrp-lookup.bpf.o: $(XRP_FN_SRCS) bpf/xrp-lookup.h
 # multiarch directory for compiling them as BPF.
 $(BUILD)/xrp-lookup.o: CFLAGS += -DXRP_MULTIARCH='"$(XRP_MULTIARCH)"'
 $(BUILD)/xrp-lookup.o: $(XRP_FN_SRCS)
+
+# The kernel engine (io_uring BPF ops, Linux 7.1+): a loop_step program
+# carrying the same function sources, and its user-space side in
+# tools/xrp-lookup/, which also embeds the program's source so a user's
+# function can be compiled into it at run time.
+$(BUILD)/xrp-kernel.bpf.o: BPF_CFLAGS += -I/usr/include/$(XRP_MULTIARCH)
+$(BUILD)/xrp-kernel.bpf.o: $(XRP_FN_SRCS) bpf/xrp-kernel.h
+SKELS_xrp-lookup := $(BUILD)/xrp-kernel.skel.h
+OBJS_xrp-lookup += $(BUILD)/tools/xrp-lookup/engine-kernel.o
+$(BUILD)/tools/xrp-lookup/engine-kernel.o: bpf/xrp-kernel.bpf.c bpf/xrp-kernel.h bpf/metadata.h include/xrp.h
+$(BUILD)/tools/xrp-lookup/engine-kernel.o: CFLAGS += -DXRP_MULTIARCH='"$(XRP_MULTIARCH)"'
