@@ -48,8 +48,16 @@ expected_for() {
 	done
 }
 
+# Does this kernel have io_uring BPF ops (the kernel engine)? The engine
+# choice comes before the database is opened, so /dev/null tells.
+kernel_engine() {
+	! xrp-lookup get --engine kernel /dev/null 1 2>&1 | grep -q "needs Linux 7.1"
+}
+
 engines() {
 	echo pread uring
+	kernel_engine && echo kernel
+	return 0
 }
 
 check_all_engines() {
@@ -353,12 +361,35 @@ EOF
 	[ "$output" = "xrp-lookup: engine xrp: this kernel has no XRP (no BPF_PROG_TYPE_XRP or struct bpf_xrp, no read_xrp system call in its BTF); use --engine uring or --engine auto" ]
 	run xrp-lookup get --engine auto "$XRP_DIR/db1" 1
 	[ "$status" -eq 0 ]
-	assert_output --partial "xrp-lookup: engine auto: using uring (no XRP in this kernel)"
+	if kernel_engine; then
+		assert_output --partial "xrp-lookup: engine auto: using kernel (io_uring BPF ops"
+	else
+		assert_output --partial "xrp-lookup: engine auto: using uring (no io_uring BPF ops, which need Linux 7.1+, and no XRP in this kernel)"
+	fi
 	assert_output --partial "1 1"
 	run xrp-lookup get -v --engine auto "$XRP_DIR/db1" 1
 	assert_success
 	assert_output --regexp "BPF_PROG_TYPE_XRP in kernel BTF \.+ no"
 	assert_output --regexp "io_uring \.+ yes"
+	assert_output --regexp "io_uring_bpf_ops in kernel BTF \.+ (yes|no)"
+	# the uring engine's own options keep auto on uring
+	run xrp-lookup get --engine auto --sqpoll "$XRP_DIR/db1" 1
+	assert_success
+	assert_output --partial "engine auto: using uring"
+}
+
+@test "--engine kernel refuses in one line where the kernel lacks io_uring BPF ops" {
+	kernel_engine && skip "this kernel has io_uring BPF ops (tests/vm/xrp-kernel.bats covers it)"
+	run xrp-lookup get --engine kernel "$XRP_DIR/db1" 1
+	[ "$status" -eq 1 ]
+	[ "$output" = "xrp-lookup: engine kernel: needs Linux 7.1 or newer with CONFIG_IO_URING_BPF_OPS (this kernel, $(uname -r), has no io_uring_bpf_ops in its BTF); use --engine uring or --engine auto" ]
+	run xrp-lookup range --engine kernel --sum "$XRP_DIR/db1" 1 2
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output --partial "needs Linux 7.1 or newer with CONFIG_IO_URING_BPF_OPS"
+	run xrp-lookup bench --engine kernel -j --requests 10 "$XRP_DIR/db1"
+	[ "$status" -eq 1 ]
+	[ "$(echo "$output" | grep "^{" | jq -r .error)" = "engine kernel: needs Linux 7.1 or newer with CONFIG_IO_URING_BPF_OPS (this kernel, $(uname -r), has no io_uring_bpf_ops in its BTF); use --engine uring or --engine auto" ]
 }
 
 @test "bench reports rates, latency, CPU and system calls for each engine" {
@@ -389,7 +420,8 @@ EOF
 		"bench --sqpoll --engine pread $XRP_DIR/db1" "verify" \
 		"range $XRP_DIR/db1 1 2 3" "get --threads 2 $XRP_DIR/db1 1" \
 		"verify --engine uring bpfkv-get" "create --layers 2 --function x.c y" \
-		"get --cache-layers 9 $XRP_DIR/db1 1" "create --layers 2 --cache-layers 1 y"; do
+		"get --cache-layers 9 $XRP_DIR/db1 1" "create --layers 2 --cache-layers 1 y" \
+		"get --engine kernel --sqpoll $XRP_DIR/db1 1" "get --engine kern $XRP_DIR/db1 1"; do
 		run xrp-lookup $args
 		[ "$status" -eq 64 ] || fail "'xrp-lookup $args' exited $status: $output"
 	done

@@ -7,6 +7,9 @@
  *   pread  one O_DIRECT pread per block, the baseline XRP measured against;
  *   uring  io_uring with many lookups in flight, the function runs on each
  *          completion and the next read is queued at once;
+ *   kernel the function runs inside io_uring_enter, as an io_uring BPF ops
+ *          program (Linux 7.1+): XRP's resubmission on a mainline kernel
+ *          (tools/xrp-lookup/engine-kernel.c);
  *   xrp    XRP's in-kernel resubmission, where the kernel has it.
  * `verify` puts the same function through the kernel's verifier.
  */
@@ -25,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +39,7 @@
 #include "xrp.h"
 #include "xrp-lookup.h"
 #include "xrp-lookup.skel.h"
+#include "xrp-lookup/engine-kernel.h"
 
 #ifndef XRP_MULTIARCH
 #define XRP_MULTIARCH "x86_64-linux-gnu"
@@ -58,8 +63,10 @@ unsigned int xrp_entry_bpfkv_range(struct bpf_xrp *ctx);
 
 typedef unsigned int (*xrp_fn)(struct bpf_xrp *ctx);
 
-enum engine { ENG_AUTO, ENG_PREAD, ENG_URING, ENG_XRP };
-static const char *const engine_names[] = {"auto", "pread", "uring", "xrp"};
+enum engine { ENG_AUTO, ENG_PREAD, ENG_URING, ENG_XRP, ENG_KERNEL };
+static const char *const engine_names[] = {"auto", "pread", "uring", "xrp",
+					   "kernel"};
+#define NENGINES (sizeof(engine_names) / sizeof(engine_names[0]))
 
 enum cmd { CMD_NONE, CMD_CREATE, CMD_GET, CMD_RANGE, CMD_BENCH, CMD_VERIFY };
 
@@ -113,6 +120,8 @@ const char argp_program_doc[] =
 	"range\n"
 	"    xrp-lookup bench -e uring -q 32 db.bin    # 32 lookups in flight\n"
 	"    xrp-lookup bench -e pread -t 32 -j db.bin # 32 threads, JSON\n"
+	"    xrp-lookup bench -e kernel db.bin         # function in the "
+	"kernel (7.1+)\n"
 	"    xrp-lookup verify bpfkv-get               # kernel verifier "
 	"says?\n"
 	"    xrp-lookup get -f my_get.c db.bin 7       # your own function\n";
@@ -127,7 +136,7 @@ enum {
 static const struct argp_option options[] = {
 	{"layers", 'l', "L", 0, "create: layers of the tree, 1-6", 1},
 	{"engine", 'e', "NAME", 0,
-	 "pread, uring, xrp or auto (best present; default)", 2},
+	 "pread, uring, kernel, xrp or auto (best present; default)", 2},
 	{"function", 'f', "FUNC", 0,
 	 "Storage function: bpfkv-get, bpfkv-range or FILE.c", 2},
 	{"max-depth", 'd', "N", 0, "Fail a lookup after N reads (default 64)",
@@ -143,7 +152,7 @@ static const struct argp_option options[] = {
 	 "handle or ring (default 1)",
 	 4},
 	{"inflight", 'q', "Q", 0,
-	 "uring: lookups in flight per thread (default 32)", 4},
+	 "uring, kernel: lookups in flight per thread (default 32)", 4},
 	{"sqpoll", OPT_SQPOLL, NULL, 0,
 	 "uring: a kernel thread polls the submission queue", 4},
 	{"seed", OPT_SEED, "N", 0, "bench: seed of the random keys", 4},
@@ -184,13 +193,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			      &env.layers);
 		break;
 	case 'e':
-		for (v = 0; v < 4; v++)
+		for (v = 0; v < NENGINES; v++)
 			if (!strcmp(arg, engine_names[v]))
 				break;
-		if (v == 4)
+		if (v == NENGINES)
 			argp_error(state,
 				   "unknown engine '%s': want pread, "
-				   "uring, xrp or auto",
+				   "uring, kernel, xrp or auto",
 				   arg);
 		env.engine = (enum engine)v;
 		env.engine_given = true;
@@ -987,10 +996,12 @@ struct run {
 	unsigned int threads;
 	unsigned int inflight;
 	bool sqpoll;
+	struct xrpk *kernel; /* the loaded program, for ENG_KERNEL */
 	pthread_barrier_t ready, start;
 	/* totals, from the threads */
 	struct fp_hist hist;
 	uint64_t found, missing, errors, wrong, reads, own_syscalls, cached;
+	uint64_t loop_steps; /* kernel: calls of the BPF loop */
 	char first_error[320];
 };
 
@@ -1000,6 +1011,7 @@ struct worker {
 	size_t next;
 	struct fp_hist hist;
 	uint64_t found, missing, errors, wrong, reads, own_syscalls, cached;
+	uint64_t loop_steps;
 	char first_error[320];
 	pthread_t tid;
 	int setup_err;
@@ -1012,6 +1024,8 @@ struct worker {
 		uint64_t start_ns;
 		bool busy;
 	} * slots;
+	/* kernel */
+	struct xrpk_ring *kring;
 };
 
 static struct bpf_xrp *ctx_at(struct bpf_xrp *base, unsigned int i)
@@ -1317,6 +1331,57 @@ static void *uring_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * kernel: the storage function runs in the kernel (engine-kernel.h); each
+ * round of up to XRPK_ENGINE_BATCH lookups is one io_uring_enter, and only
+ * finished lookups come back.
+ */
+static void *kernel_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct run *run = w->run;
+	struct bpf_xrp *ctx = w->ctxs;
+	struct xrpk_answer *ans = NULL;
+	uint64_t sqes, cqes;
+
+	/* The ring belongs to the thread that uses it (SINGLE_ISSUER). */
+	w->setup_err = xrpk_ring_open(run->kernel, &w->kring);
+	if (!w->setup_err) {
+		ans = calloc(XRPK_ENGINE_BATCH, sizeof(*ans));
+		if (!ans)
+			w->setup_err = fp_error("out of memory");
+	}
+	pthread_barrier_wait(&run->ready);
+	pthread_barrier_wait(&run->start);
+	for (size_t i = w->first; !w->setup_err && i < w->end;) {
+		size_t n = w->end - i < XRPK_ENGINE_BATCH ? w->end - i
+							  : XRPK_ENGINE_BATCH;
+
+		if (xrpk_lookup(w->kring, run->keys + i, n, ans,
+				&w->own_syscalls)) {
+			snprintf(w->first_error, sizeof(w->first_error),
+				 "the kernel engine failed");
+			w->errors += w->end - i;
+			break;
+		}
+		for (size_t j = 0; j < n; j++) {
+			/* What lookup_finish reads from a finished context. */
+			memcpy(ctx->scratch, ans[j].head, sizeof(ans[j].head));
+			ctx->hops = ans[j].hops;
+			ctx->next_addr[0] = ans[j].last_addr;
+			w->cached += ans[j].cached;
+			lookup_finish(w, i + j, ctx,
+				      ans[j].failed ? STEP_ERROR : STEP_DONE,
+				      ans[j].err, ans[j].lat_ns);
+		}
+		i += n;
+	}
+	if (w->kring)
+		xrpk_ring_stats(w->kring, &w->loop_steps, &sqes, &cqes);
+	free(ans);
+	return NULL;
+}
+
 /* What a measurement window saw: time, CPU, system calls. */
 struct meter {
 	struct xrp_lookup_bpf *skel; /* sys_enter counter, when loaded */
@@ -1388,7 +1453,9 @@ static int run_lookups(struct run *run, struct meter *m)
 		for (unsigned int t = 0; t < nt; t++)
 			pthread_create(&ws[t].tid, NULL,
 				       run->engine == ENG_URING ? uring_worker
-								: pread_worker,
+				       : run->engine == ENG_KERNEL
+					       ? kernel_worker
+					       : pread_worker,
 				       &ws[t]);
 		pthread_barrier_wait(&run->ready);
 		if (m)
@@ -1413,6 +1480,7 @@ static int run_lookups(struct run *run, struct meter *m)
 			run->reads += w->reads;
 			run->own_syscalls += w->own_syscalls;
 			run->cached += w->cached;
+			run->loop_steps += w->loop_steps;
 			if (!run->first_error[0] && w->first_error[0])
 				snprintf(run->first_error,
 					 sizeof(run->first_error), "%s",
@@ -1422,6 +1490,7 @@ static int run_lookups(struct run *run, struct meter *m)
 	for (unsigned int t = 0; t < nt; t++) {
 		if (ws[t].ring_ready)
 			io_uring_queue_exit(&ws[t].ring);
+		xrpk_ring_close(ws[t].kring);
 		free(ws[t].ctxs);
 		free(ws[t].slots);
 	}
@@ -1467,15 +1536,35 @@ static void print_engine_probes(void)
 		       fp_probe_btf_type("bpf_xrp"));
 	fp_probe_print(stderr, "read_xrp system call", xrp_syscall());
 	fp_probe_print(stderr, "io_uring", uring_works());
+	fp_probe_print(stderr, "io_uring_bpf_ops in kernel BTF",
+		       fp_probe_btf_type("io_uring_bpf_ops"));
+	fp_probe_print(stderr, "bpf_io_uring_submit_sqes kfunc",
+		       fp_probe_btf_type("bpf_io_uring_submit_sqes"));
 }
 
 static int choose_engine(enum engine *out, bool announce)
 {
+	char why[128];
+	struct utsname u;
 	bool type, sys;
 
 	print_engine_probes();
 
 	switch (env.engine) {
+	case ENG_KERNEL:
+		if (!xrpk_supported(why, sizeof(why)))
+			return fp_error("engine kernel: %s (this kernel, %s, "
+					"has %s); use --engine uring or "
+					"--engine auto",
+					XRPK_NEEDS, uname(&u) ? "?" : u.release,
+					why);
+		if (env.inflight > XRPK_ENGINE_MAX_INFLIGHT)
+			return fp_error("engine kernel: --inflight %llu: at "
+					"most %d lookups in flight per thread",
+					(unsigned long long)env.inflight,
+					XRPK_ENGINE_MAX_INFLIGHT);
+		*out = ENG_KERNEL;
+		return 0;
 	case ENG_PREAD:
 	case ENG_URING:
 		*out = env.engine;
@@ -1501,15 +1590,41 @@ static int choose_engine(enum engine *out, bool announce)
 				"use --engine uring");
 	case ENG_AUTO:
 	default:
+		/* --sqpoll and deep queues are the uring engine's. */
+		if (!env.sqpoll && env.inflight <= XRPK_ENGINE_MAX_INFLIGHT &&
+		    xrpk_supported(NULL, 0) && xrpk_may_load()) {
+			*out = ENG_KERNEL;
+			if (announce)
+				fprintf(stderr,
+					"%s: engine auto: using kernel "
+					"(io_uring "
+					"BPF ops: the storage function runs in "
+					"the kernel)\n",
+					fp_tool_name);
+			return 0;
+		}
 		if (uring_works()) {
 			*out = ENG_URING;
 			if (announce)
 				fprintf(stderr,
 					"%s: engine auto: using uring (%s)\n",
 					fp_tool_name,
-					xrp_kernel()
-						? "this build cannot drive XRP"
-						: "no XRP in this kernel");
+					!xrpk_supported(NULL, 0)
+						? xrp_kernel()
+							  ? "this build cannot "
+							    "drive XRP"
+							  : "no io_uring BPF "
+							    "ops, "
+							    "which need Linux "
+							    "7.1+, and no XRP "
+							    "in "
+							    "this kernel"
+					: !xrpk_may_load()
+						? "the kernel engine needs "
+						  "CAP_BPF"
+						: "--sqpoll or --inflight "
+						  "above "
+						  "128 asks for it");
 		} else {
 			*out = ENG_PREAD;
 			if (announce)
@@ -1520,6 +1635,42 @@ static int choose_engine(enum engine *out, bool announce)
 		}
 		return 0;
 	}
+}
+
+/*
+ * Loads the kernel engine's program for this database and function. With
+ * --engine auto, a function its verifier refuses falls back to uring.
+ */
+static int kernel_open(struct xrpk **k, const struct db *db, bool range,
+		       enum engine *eng)
+{
+	struct xrpk_params p = {
+		.function = env.function,
+		.range = range,
+		.db_fd = db->fd,
+		.db_size = db->size,
+		.cache = db->cache,
+		.cache_bytes = db->cache_bytes,
+		.max_depth = env.max_depth,
+		.inflight = env.inflight,
+	};
+	char refusal[512];
+
+	*k = NULL;
+	if (fp_check_privileges(FP_CAP_BPF))
+		return 1;
+	if (xrpk_open(k, &p, env.engine == ENG_AUTO ? refusal : NULL,
+		      sizeof(refusal)) == 0)
+		return 0;
+	if (env.engine != ENG_AUTO || !refusal[0] || !uring_works())
+		return 1;
+	fprintf(stderr,
+		"%s: engine auto: using uring (the verifier refused %s for "
+		"the kernel engine: %s)\n",
+		fp_tool_name, env.function ? env.function : "the function",
+		refusal);
+	*eng = ENG_URING;
+	return 0;
 }
 
 /* ---- get -------------------------------------------------------------- */
@@ -1545,6 +1696,8 @@ static int cmd_get(void)
 	if (db_open(&db, env.file))
 		return 1;
 	if (function_load(&f, env.function, false))
+		goto out;
+	if (eng == ENG_KERNEL && kernel_open(&run.kernel, &db, false, &eng))
 		goto out;
 	res = calloc(env.nkeys, sizeof(*res));
 	if (!res) {
@@ -1599,6 +1752,7 @@ static int cmd_get(void)
 	}
 	ret = run.missing || run.errors ? 1 : 0;
 out:
+	xrpk_close(run.kernel);
 	free(res);
 	close(db.fd);
 	return ret;
@@ -1645,9 +1799,24 @@ static int chain_read(enum engine eng, struct io_uring *ring, int fd,
 	return 0;
 }
 
+/* range: one chain through the kernel engine, from slot 0's context. */
+static enum step kernel_chain(struct xrpk_ring *kring, char *err, size_t len)
+{
+	struct xrpk_answer a;
+
+	if (xrpk_chain(kring, &a)) {
+		snprintf(err, len, "the kernel engine failed");
+		return STEP_ERROR;
+	}
+	snprintf(err, len, "%s", a.err);
+	return a.failed ? STEP_ERROR : STEP_DONE;
+}
+
 static int cmd_range(void)
 {
 	struct bpf_xrp *ctx = NULL;
+	struct xrpk *kern = NULL;
+	struct xrpk_ring *kring = NULL;
 	struct xrp_range *r;
 	struct io_uring ring;
 	bool ring_ready = false;
@@ -1664,6 +1833,10 @@ static int cmd_range(void)
 		return 1;
 	if (function_load(&f, env.function, true))
 		goto out;
+	if (eng == ENG_KERNEL && kernel_open(&kern, &db, true, &eng))
+		goto out;
+	if (eng == ENG_KERNEL && xrpk_ring_open(kern, &kring))
+		goto out;
 	if (eng == ENG_URING) {
 		int e = io_uring_queue_init(2, &ring, 0);
 
@@ -1673,7 +1846,10 @@ static int cmd_range(void)
 		}
 		ring_ready = true;
 	}
-	if (posix_memalign((void **)&ctx, 4096, CTX_STRIDE)) {
+	/* The kernel engine's context lives in memory the program reaches. */
+	if (kring) {
+		ctx = xrpk_ring_ctx(kring);
+	} else if (posix_memalign((void **)&ctx, 4096, CTX_STRIDE)) {
 		ctx = NULL;
 		fp_error("out of memory");
 		goto out;
@@ -1689,8 +1865,11 @@ static int cmd_range(void)
 		uint64_t cached = 0;
 		enum step st;
 
-		st = serve_cached(&db, f.fn, ctx, env.max_depth, STEP_READ, err,
-				  sizeof(err), &cached);
+		if (kring)
+			st = kernel_chain(kring, err, sizeof(err));
+		else
+			st = serve_cached(&db, f.fn, ctx, env.max_depth,
+					  STEP_READ, err, sizeof(err), &cached);
 		while (st == STEP_READ) {
 			if (chain_read(eng, &ring, db.fd, ctx, err,
 				       sizeof(err))) {
@@ -1759,7 +1938,10 @@ static int cmd_range(void)
 out:
 	if (ring_ready)
 		io_uring_queue_exit(&ring);
-	free(ctx);
+	if (!kring)
+		free(ctx);
+	xrpk_ring_close(kring);
+	xrpk_close(kern);
 	close(db.fd);
 	return ret;
 }
@@ -1818,6 +2000,8 @@ static int cmd_bench(void)
 		return 1;
 	if (function_load(&f, env.function, false))
 		goto out;
+	if (eng == ENG_KERNEL && kernel_open(&run.kernel, &db, false, &eng))
+		goto out;
 	keys = malloc(n * sizeof(*keys));
 	if (!keys) {
 		fp_error("out of memory");
@@ -1871,7 +2055,9 @@ static int cmd_bench(void)
 		fp_json_kv_u64(&j, "requests", n);
 		fp_json_kv_u64(&j, "threads", run.threads);
 		fp_json_kv_u64(&j, "inflight",
-			       eng == ENG_URING ? env.inflight : 1);
+			       eng == ENG_URING || eng == ENG_KERNEL
+				       ? env.inflight
+				       : 1);
 		fp_json_kv_bool(&j, "sqpoll", eng == ENG_URING && env.sqpoll);
 		fp_json_kv_double(&j, "seconds", secs, 6);
 		fp_json_kv_double(&j, "lookups_per_sec", n / secs, 1);
@@ -1892,16 +2078,22 @@ static int cmd_bench(void)
 		fp_json_kv_u64(&j, "cache_layers", env.cache_layers);
 		fp_json_kv_double(&j, "cached_reads_per_lookup",
 				  (double)run.cached / n, 3);
+		if (eng == ENG_KERNEL)
+			fp_json_kv_double(&j, "loop_steps_per_lookup",
+					  (double)run.loop_steps / n, 4);
 		fp_json_object_end(&j);
 		fp_json_newline(&j);
 	} else {
 		char hb[16];
 
 		printf("engine %s", engine_names[eng]);
-		if (eng == ENG_URING)
+		if (eng == ENG_URING || eng == ENG_KERNEL)
 			printf(" (%llu in flight per thread%s)",
 			       (unsigned long long)env.inflight,
-			       env.sqpoll ? ", SQPOLL" : "");
+			       eng == ENG_KERNEL
+				       ? ", function in io_uring_enter"
+			       : env.sqpoll ? ", SQPOLL"
+					    : "");
 		printf(", %u thread%s, function %s\n", run.threads,
 		       run.threads == 1 ? "" : "s", f.name);
 		printf("database %s: %u layers, %s keys, %.2f reads per "
@@ -1928,9 +2120,14 @@ static int cmd_bench(void)
 			       : "");
 		printf("syscalls/lookup %.3f (counted by the %s)\n", sysc,
 		       m.skel ? "kernel" : "tool");
+		if (eng == ENG_KERNEL)
+			printf("loop steps     %.3f per lookup (calls of the "
+			       "BPF loop in io_uring_enter)\n",
+			       (double)run.loop_steps / n);
 	}
 	ret = 0;
 out:
+	xrpk_close(run.kernel);
 	if (m.skel)
 		xrp_lookup_bpf__destroy(m.skel);
 	free(keys);
@@ -1995,6 +2192,80 @@ out:
 	else
 		bpf_object__close(obj);
 	return err ? 1 : 0;
+}
+
+/*
+ * Where the kernel has io_uring BPF ops, the function also goes through
+ * the verifier as the kernel engine's loop_step program carries it; the
+ * stand-in passed it with `standin` instructions processed.
+ */
+static int verify_kernel(const char *name, uint64_t standin, char *log)
+{
+	struct fp_verifier_report report;
+	bool range = !strcmp(name, "bpfkv-range");
+	struct fp_json j;
+	int err;
+	bool pass;
+
+	pass = xrpk_verify(name, range, 4, log, VLOG_SIZE, &err) == 0;
+	if (!pass && err != -EACCES && err != -EINVAL && err != -E2BIG) {
+		if (err) /* else the reason is printed already */
+			fp_error("cannot load %s into the kernel engine: %s",
+				 name, fp_strerror(err));
+		return 1;
+	}
+	if (!pass) {
+		xrpk_verify(name, range, 1, log, VLOG_SIZE, &err);
+		fp_debug("verifier log (kernel engine):\n%s", log);
+	}
+	fp_verifier_explain(log, 5, &report);
+	if (fp_opts.json) {
+		fp_json_init(&j, stdout);
+		fp_json_object_begin(&j);
+		fp_json_kv_string(&j, "function", name);
+		fp_json_kv_string(&j, "verdict", pass ? "pass" : "refused");
+		fp_json_kv_u64(&j, "insns_processed", standin);
+		if (!pass) {
+			fp_json_kv_string(&j, "reason", report.reason);
+			fp_json_kv_string(&j, "log_tail", report.tail);
+		}
+		fp_json_key(&j, "kernel_engine");
+		fp_json_object_begin(&j);
+		fp_json_kv_string(&j, "verdict", pass ? "pass" : "refused");
+		if (pass)
+			fp_json_kv_u64(&j, "insns_processed",
+				       report.insns_processed);
+		fp_json_object_end(&j);
+		fp_json_object_end(&j);
+		fp_json_newline(&j);
+	} else {
+		printf("%s: pass (kernel verifier, socket-filter stand-in, "
+		       "%llu instructions processed)\n",
+		       name, (unsigned long long)standin);
+		if (pass) {
+			printf("%s: pass (kernel verifier, the kernel engine's "
+			       "io_uring loop_step, %llu instructions "
+			       "processed)\n",
+			       name,
+			       (unsigned long long)report.insns_processed);
+		} else {
+			printf("%s: refused by the verifier for the kernel "
+			       "engine\n",
+			       name);
+			printf("verifier log, last lines:\n");
+			for (const char *p = report.tail; *p;) {
+				size_t n = strcspn(p, "\n");
+
+				printf("  %.*s\n", (int)n, p);
+				p += n + (p[n] == '\n');
+			}
+		}
+	}
+	if (!pass)
+		fprintf(stderr,
+			"%s: %s refused by the verifier (kernel engine): %s\n",
+			fp_tool_name, name, report.reason);
+	return pass ? 0 : 1;
 }
 
 static int cmd_verify(void)
@@ -2064,6 +2335,10 @@ static int cmd_verify(void)
 	if (verify_load(obj, prog, 4, log, &err) == 0) {
 		fp_verifier_explain(log, 5, &report);
 		insns = report.insns_processed;
+		if (xrpk_supported(NULL, 0)) {
+			ret = verify_kernel(name, insns, log);
+			goto out;
+		}
 		if (fp_opts.json) {
 			struct fp_json j;
 
