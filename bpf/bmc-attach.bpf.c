@@ -60,6 +60,9 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bmc.h"
+#include "metadata.h"
+
+FASTPATH_METADATA("bmc-attach");
 
 #define ETH_P_IP     0x0800
 #define ETH_P_IPV6   0x86DD

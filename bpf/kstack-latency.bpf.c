@@ -31,6 +31,9 @@
 #include <bpf/bpf_tracing.h>
 
 #include "kstack-latency.h"
+#include "metadata.h"
+
+FASTPATH_METADATA("kstack-latency");
 
 char LICENSE[] SEC("license") = "GPL";
 

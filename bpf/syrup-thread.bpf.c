@@ -12,6 +12,9 @@
 #include <bpf/bpf_tracing.h>
 
 #include "syrup-thread.h"
+#include "metadata.h"
+
+FASTPATH_METADATA("syrup-steer");
 
 /* Only the members used; libbpf matches struct_ops members by name. */
 struct sched_ext_ops {

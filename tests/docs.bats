@@ -137,3 +137,15 @@ $got
 want:
 $want"
 }
+
+@test "every BPF object of the tools names its tool and version (bpf_metadata)" {
+	local src o missing=""
+	for src in "$FP_ROOT"/bpf/*.bpf.c; do
+		o="$FP_BUILD/$(basename "${src%.c}").o"
+		[ -f "$o" ] || { missing="$missing $o(not built)"; continue; }
+		bpftool btf dump file "$o" | grep -q 'bpf_metadata_tool' &&
+			bpftool btf dump file "$o" | grep -q 'bpf_metadata_version' ||
+			missing="$missing $(basename "$o")"
+	done
+	[ -z "$missing" ] || fail "no bpf_metadata in:$missing"
+}
