@@ -150,15 +150,18 @@ unit: $(UNIT_BINS)
 lint-man:
 	$(Q)mandoc -T lint -W warning $(MANS)
 
-# Habits enforced: C is clang-format clean, shell is shellcheck clean (BATS
-# files at warning level: bats runs each test in a subshell on purpose).
-C_SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find tools bpf common include tests -name '*.[ch]')
+# Habits enforced: C is clang-format clean, shell is shellcheck clean. BATS
+# files at warning level, less what their idioms do on purpose: each test is
+# a subshell (SC2030/1), setup_file exports fp_name results (SC2155), key
+# and argument lists are split unquoted (SC2046, SC2207).
+# tests/xrp-lookup.d/ holds xrp.h's worked example verbatim, aligned by hand.
+C_SOURCES   = $(filter-out tests/xrp-lookup.d/%,$(shell git ls-files '*.c' '*.h' 2>/dev/null || find tools bpf common include tests -name '*.[ch]'))
 SH_SCRIPTS  = $(shell grep -lE '^\#!.*\b(ba)?sh\b' scripts/* tests/run tests/vm/* tests/promtool bench/* demo/* 2>/dev/null)
 BATS_FILES  = $(wildcard tests/*.bats tests/vm/*.bats) tests/helpers.bash
 lint: lint-man
 	$(Q)clang-format --dry-run -Werror $(C_SOURCES)
 	$(Q)shellcheck -x $(SH_SCRIPTS)
-	$(Q)shellcheck -s bash -S warning -e SC2030,SC2031 $(BATS_FILES)
+	$(Q)shellcheck -s bash -S warning -e SC2030,SC2031,SC2155,SC2046,SC2207 $(BATS_FILES)
 
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory all unit
