@@ -623,37 +623,6 @@ static int attach_cgroup_prog(struct bpf_program *prog, int cg_fd,
 	return 0;
 }
 
-/* An XDP program doing one atomic fetch-and-add on its stack. */
-static bool probe_atomic_fetch(void)
-{
-	const struct bpf_insn insns[] = {
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1},
-		{.code = BPF_STX | BPF_MEM | BPF_DW,
-		 .dst_reg = BPF_REG_10,
-		 .src_reg = BPF_REG_1,
-		 .off = -8},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K,
-		 .dst_reg = BPF_REG_1,
-		 .imm = 1},
-		{.code = BPF_STX | BPF_ATOMIC | BPF_DW,
-		 .dst_reg = BPF_REG_10,
-		 .src_reg = BPF_REG_1,
-		 .off = -8,
-		 .imm = BPF_ADD | BPF_FETCH},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K,
-		 .dst_reg = BPF_REG_0,
-		 .imm = XDP_PASS},
-		{.code = BPF_JMP | BPF_EXIT},
-	};
-	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, NULL, "GPL", insns,
-			       sizeof(insns) / sizeof(insns[0]), NULL);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
-
 static bool probe_coarse_clock(void)
 {
 	return fp_probe_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns);
@@ -686,8 +655,9 @@ static const struct bmc_need {
 	const char *since;
 	bool (*present)(void);
 } bmc_needs[] = {
+	/* compare-and-exchange came with fetch-and-add, in the same release */
 	{"BPF atomic fetch-and-add and compare-and-exchange", "5.12",
-	 probe_atomic_fetch},
+	 fp_probe_atomic_fetch},
 	{"bpf_ktime_get_coarse_ns", "5.11", probe_coarse_clock},
 	{"cgroup sock_release programs", "5.9", probe_sock_release},
 	{"XDP links", "5.9", probe_xdp_link},
