@@ -44,15 +44,17 @@ start_memcached() {
 	# All addresses of its namespace: IPv4 and IPv6.
 	ip netns exec "$NS_S" memcached -u nobody -U "$PORT" -p "$PORT" -t 1 \
 		-m 64 -d -P "$PIDFILE"
-	fp_wait_for tcp version
-	fp_wait_for udp version
+	# A loaded machine (the kernel matrix's VMs) can take seconds.
+	FP_WAIT_SECS=20 fp_wait_for tcp version
+	FP_WAIT_SECS=20 fp_wait_for udp version
 }
 
 stop_memcached() {
 	local pid
 	pid=$(cat "$PIDFILE" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || true
-	for _ in $(seq 50); do
+	# Until it is gone: a new one could not bind the port before.
+	for _ in $(seq 200); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -488,7 +490,7 @@ write_variants() {
 	# No TCP listener (-p 0): only its UDP sockets on the port say it runs.
 	ip netns exec "$NS_S" memcached -u nobody -U "$PORT" -p 0 -t 1 \
 		-m 64 -d -P "$PIDFILE"
-	fp_wait_for udp version
+	FP_WAIT_SECS=20 fp_wait_for udp version
 	# Attached after memcached bound its sockets: found and remembered.
 	run bmc-attach "$IF_S" -p "$PORT" --cache-size 16M --netns "$NS_S" \
 		--replace -v
@@ -506,7 +508,7 @@ write_variants() {
 	refute_output --partial old
 	ip netns exec "$NS_S" memcached -u nobody -U "$PORT" -p 0 -t 1 \
 		-m 64 -d -P "$PIDFILE"
-	fp_wait_for udp version
+	FP_WAIT_SECS=20 fp_wait_for udp version
 	run udp "get ru1"
 	assert_output END
 	# This memcached bound after attach: its end flushes as well.

@@ -64,9 +64,10 @@ fp_netns_del() {
 	done
 }
 
-# fp_wait_for CMD...: retry CMD for up to 5 s.
+# fp_wait_for CMD...: retry CMD for up to 5 s (FP_WAIT_SECS: longer, for a
+# server that starts slowly on a loaded machine).
 fp_wait_for() {
-	for _ in $(seq 50); do
+	for _ in $(seq $((${FP_WAIT_SECS:-5} * 10))); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
