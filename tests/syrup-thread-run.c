@@ -64,33 +64,44 @@ static int switch_cgroup(const char *cg)
 
 static int ms;
 
+/* A thread's CPU is where it spent most of its time (not most samples: a
+ * thread that shares a CPU with others takes fewer samples per second). */
 static void *spin(void *arg)
 {
-	int counts[64] = {0}, best = 0;
-	struct timespec t0, t;
+	long long ns[64] = {0}, elapsed;
+	struct timespec t0, prev, t;
+	int best = 0;
 
 	(void)arg;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	prev = t0;
 	do {
 		int c = sched_getcpu();
 
-		if (c >= 0 && c < 64)
-			counts[c]++;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((t.tv_sec - t0.tv_sec) * 1000 +
-			 (t.tv_nsec - t0.tv_nsec) / 1000000 <
-		 ms);
+		if (c >= 0 && c < 64)
+			ns[c] += (t.tv_sec - prev.tv_sec) * 1000000000LL +
+				 (t.tv_nsec - prev.tv_nsec);
+		prev = t;
+		elapsed = (t.tv_sec - t0.tv_sec) * 1000 +
+			  (t.tv_nsec - t0.tv_nsec) / 1000000;
+	} while (elapsed < ms);
 	for (int i = 1; i < 64; i++)
-		if (counts[i] > counts[best])
+		if (ns[i] > ns[best])
 			best = i;
 	printf("thread cpu %d\n", best);
 	return NULL;
 }
 
+/* Threads inherit their creator's policy: wait (up to 10 s) until the
+ * loader has switched this process, so that every thread starts under the
+ * policy instead of racing the loader's scan of the cgroup. */
 static int work(int n, int msecs)
 {
 	pthread_t th[64];
 
+	for (int i = 0; i < 1000 && sched_getscheduler(0) != SCHED_EXT; i++)
+		usleep(10000);
 	ms = msecs;
 	for (int i = 0; i < n && i < 64; i++)
 		pthread_create(&th[i], NULL, spin, NULL);
