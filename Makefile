@@ -27,7 +27,7 @@ CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
               -DFASTPATH_VERSION='"$(VERSION)"' -DFASTPATH_COMMIT='"$(COMMIT)"' \
               -I$(BUILD) -Icommon -Ibpf -Iinclude
-LDLIBS     += -lbpf -lelf -lz -lm
+LDLIBS     += -lbpf -lmnl -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
               -DFASTPATH_VERSION='"$(VERSION)"' \
               -Wall -Werror -I$(BUILD) -Ibpf -Icommon -Iinclude

@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <linux/if_link.h>
-#include <linux/netlink.h>
-#include <linux/pkt_sched.h>
-#include <linux/rtnetlink.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "attach.h"
 #include "log.h"
+#include "netlink.h"
 
 static const char *const mode_names[] = {
 	[FP_XDP_AUTO] = "auto",
@@ -165,67 +160,13 @@ bool fp_tc_attached(unsigned int ifindex, bool egress, unsigned int handle,
 	return true;
 }
 
-/* Number of TC filters under one clsact direction, -errno on failure. */
-static int tc_filter_count(unsigned int ifindex, bool egress)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct tcmsg tc;
-	} req;
-	char buf[32768];
-	int fd, count = 0, done = 0;
-
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.tc));
-	req.nh.nlmsg_type = RTM_GETTFILTER;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.tc.tcm_family = AF_UNSPEC;
-	req.tc.tcm_ifindex = (int)ifindex;
-	req.tc.tcm_parent = TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS
-							  : TC_H_MIN_INGRESS);
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
-		count = -errno;
-		goto out;
-	}
-	while (!done) {
-		int len = (int)recv(fd, buf, sizeof(buf), 0);
-
-		if (len <= 0) {
-			count = len < 0 ? -errno : count;
-			break;
-		}
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-		     NLMSG_OK(nh, (unsigned)len); nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_type == NLMSG_DONE) {
-				done = 1;
-				break;
-			}
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				count = ((struct nlmsgerr *)NLMSG_DATA(nh))
-						->error;
-				done = 1;
-				break;
-			}
-			if (nh->nlmsg_type == RTM_NEWTFILTER)
-				count++;
-		}
-	}
-out:
-	close(fd);
-	return count;
-}
-
 void fp_tc_hook_destroy_if_empty(unsigned int ifindex)
 {
 	struct bpf_tc_hook hook;
 
 	/* Another tool's filters may share the qdisc: only remove it bare. */
-	if (tc_filter_count(ifindex, false) != 0 ||
-	    tc_filter_count(ifindex, true) != 0)
+	if (fp_nl_tc_filter_count(ifindex, false) != 0 ||
+	    fp_nl_tc_filter_count(ifindex, true) != 0)
 		return;
 	tc_hook_init(&hook, ifindex, false);
 	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "netif.h"
+#include "netlink.h"
 #include "options.h"
 #include "output.h"
 #include "percpu.h"

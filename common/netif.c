@@ -2,21 +2,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if_link.h>
-#include <linux/net_namespace.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "attach.h"
 #include "log.h"
 #include "netif.h"
+#include "netlink.h"
 
 unsigned int fp_ifindex(const char *ifname)
 {
@@ -71,116 +67,6 @@ unsigned long fp_netns_inode(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : (unsigned long)st.st_ino;
 }
 
-static int nl_request(void *req, size_t len, char *buf, size_t blen)
-{
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-	int fd, n;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, req, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	n = (int)recv(fd, buf, blen, 0);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n;
-}
-
-/* veth peer: its ifindex (IFLA_LINK) and namespace id (IFLA_LINK_NETNSID). */
-static int veth_peer(unsigned int ifindex, int *peer, int *nsid)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = {
-		.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-		.nh.nlmsg_type = RTM_GETLINK,
-		.nh.nlmsg_flags = NLM_F_REQUEST,
-		.ifi.ifi_family = AF_UNSPEC,
-		.ifi.ifi_index = (int)ifindex,
-	};
-	char buf[16384];
-	int len = nl_request(&req, req.nh.nlmsg_len, buf, sizeof(buf));
-	bool veth = false;
-
-	*peer = 0;
-	*nsid = -1;
-	if (len < 0)
-		return len;
-	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-	     NLMSG_OK(nh, (unsigned int)len); nh = NLMSG_NEXT(nh, len)) {
-		struct rtattr *a;
-		int alen;
-
-		if (nh->nlmsg_type != RTM_NEWLINK)
-			continue;
-		alen = (int)IFLA_PAYLOAD(nh);
-		for (a = IFLA_RTA((struct ifinfomsg *)NLMSG_DATA(nh));
-		     RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-			if (a->rta_type == IFLA_LINK) {
-				*peer = *(int *)RTA_DATA(a);
-			} else if (a->rta_type == IFLA_LINK_NETNSID) {
-				*nsid = *(int *)RTA_DATA(a);
-			} else if (a->rta_type == IFLA_LINKINFO) {
-				struct rtattr *i = RTA_DATA(a);
-				int ilen = (int)RTA_PAYLOAD(a);
-
-				for (; RTA_OK(i, ilen); i = RTA_NEXT(i, ilen))
-					if (i->rta_type == IFLA_INFO_KIND &&
-					    !strncmp(RTA_DATA(i), "veth", 4))
-						veth = true;
-			}
-		}
-	}
-	return veth ? 0 : -ENOENT;
-}
-
-/* The id the current namespace gives the namespace open at fd, or -1. */
-static int netns_id_of(int fd)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct rtgenmsg g;
-		char pad[3];
-		struct rtattr a;
-		__u32 fd;
-	} req = {
-		.nh.nlmsg_len = sizeof(req),
-		.nh.nlmsg_type = RTM_GETNSID,
-		.nh.nlmsg_flags = NLM_F_REQUEST,
-		.g.rtgen_family = AF_UNSPEC,
-		.a.rta_len = RTA_LENGTH(sizeof(__u32)),
-		.a.rta_type = NETNSA_FD,
-		.fd = (__u32)fd,
-	};
-	char buf[4096];
-	int len = nl_request(&req, sizeof(req), buf, sizeof(buf));
-
-	if (len < 0)
-		return -1;
-	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-	     NLMSG_OK(nh, (unsigned int)len); nh = NLMSG_NEXT(nh, len)) {
-		struct rtattr *a;
-		int alen;
-
-		if (nh->nlmsg_type != RTM_NEWNSID)
-			continue;
-		alen = (int)(nh->nlmsg_len -
-			     NLMSG_LENGTH(sizeof(struct rtgenmsg)));
-		a = (struct rtattr *)((char *)NLMSG_DATA(nh) +
-				      NLMSG_ALIGN(sizeof(struct rtgenmsg)));
-		for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen))
-			if (a->rta_type == NETNSA_NSID)
-				return *(int *)RTA_DATA(a);
-	}
-	return -1;
-}
-
 /*
  * Is an XDP program attached to ifindex in the namespace at fd? Enters it
  * and comes back. 1 yes, 0 no (name in *name), -1 cannot tell.
@@ -210,7 +96,7 @@ static int xdp_on_remote_peer(int peer, int nsid, char *name, size_t len,
 	DIR *d;
 	int r = -1;
 
-	if (home_netns_fd >= 0 && netns_id_of(home_netns_fd) == nsid) {
+	if (home_netns_fd >= 0 && fp_nl_netns_id(home_netns_fd) == nsid) {
 		snprintf(where, wlen, "the initial namespace");
 		return xdp_in_netns(home_netns_fd, peer, name, len);
 	}
@@ -227,7 +113,7 @@ static int xdp_on_remote_peer(int peer, int nsid, char *name, size_t len,
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (netns_id_of(fd) == nsid) {
+		if (fp_nl_netns_id(fd) == nsid) {
 			snprintf(where, wlen, "namespace %s", de->d_name);
 			r = xdp_in_netns(fd, peer, name, len);
 		}
@@ -243,7 +129,7 @@ int fp_veth_peer_has_xdp(unsigned int ifindex, char *peer, size_t len,
 	char where[300] = "";
 	int peer_idx, nsid, r;
 
-	if (veth_peer(ifindex, &peer_idx, &nsid) || peer_idx <= 0)
+	if (fp_nl_veth_peer(ifindex, &peer_idx, &nsid) || peer_idx <= 0)
 		return -1;
 	if (nsid < 0) {
 		r = fp_xdp_attached((unsigned int)peer_idx, NULL) ? 1 : 0;
