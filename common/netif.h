@@ -4,6 +4,7 @@
 #define FASTPATH_NETIF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Interface index, or prints "tool: no interface named X" and returns 0. */
 unsigned int fp_ifindex(const char *ifname);
@@ -14,6 +15,11 @@ unsigned int fp_ifindex(const char *ifname);
 int fp_netns_enter(const char *name);
 /* Inode of the current network namespace (/proc/self/ns/net), 0 if unknown. */
 unsigned long fp_netns_inode(void);
+/*
+ * Cookie of the current network namespace (SO_NETNS_COOKIE, Linux 5.14),
+ * what bpf_get_netns_cookie() returns in BPF; 0 if unknown.
+ */
+uint64_t fp_netns_cookie(void);
 /*
  * For a veth: is an XDP program attached to its peer? (On veth, XDP_TX
  * frames reach the peer only if it has one.) The peer may live in another

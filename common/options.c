@@ -61,6 +61,16 @@ static const struct argp_option output_options[] = {
 const struct argp fp_output_argp = {output_options, parse_output, NULL, NULL,
 				    NULL,	    NULL,	  NULL};
 
+static const struct argp_option json_options[] = {
+	{"json", 'j', NULL, 0, "Print JSON Lines (one object per line)", -1},
+	{"verbose", 'v', NULL, 0, "Show libbpf and debug messages", -1},
+	{NULL, OPT_HELP_ALIAS, NULL, OPTION_HIDDEN, "Show this help", -1},
+	{},
+};
+
+const struct argp fp_json_argp = {json_options, parse_output, NULL, NULL,
+				  NULL,		NULL,	      NULL};
+
 static const struct argp_option verbose_options[] = {
 	{"verbose", 'v', NULL, 0, "Show libbpf and debug messages", -1},
 	{NULL, OPT_HELP_ALIAS, NULL, OPTION_HIDDEN, "Show this help", -1},

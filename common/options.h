@@ -21,6 +21,8 @@ extern struct fp_common_opts fp_opts;
  * Add as a child: { &fp_output_argp, 0, NULL, 0 } (group 0 keeps them last).
  */
 extern const struct argp fp_output_argp;
+/* -v, -j and -h, for tools whose output is not a timed report. */
+extern const struct argp fp_json_argp;
 /* -v and -h only, for tools with no report output. */
 extern const struct argp fp_verbose_argp;
 /* -i SECS and -n COUNT. */

@@ -7,6 +7,11 @@
 #include <stddef.h>
 
 #define FP_BPFFS "/sys/fs/bpf"
+/*
+ * Roots that more than one tool reads: bmc-attach pins BMC_PIN_ROOT/IFACE/
+ * (the layout is in bpf/bmc.h), bmc-stat reads it.
+ */
+#define BMC_PIN_ROOT FP_BPFFS "/bmc"
 
 /* Creates `dir` and missing parents with mode 0700. 0 or -errno. */
 int fp_pin_dir_create(const char *dir);

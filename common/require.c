@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "probe.h"
 #include "require.h"
 
 int fp_require(const char *what, const struct fp_requirement *reqs, size_t n)
@@ -16,6 +18,27 @@ int fp_require(const char *what, const struct fp_requirement *reqs, size_t n)
 				reqs[i].since, reqs[i].feature);
 	}
 	return 0;
+}
+
+const struct fp_requirement *fp_require_probe(const struct fp_requirement *reqs,
+					      size_t n, FILE *report)
+{
+	const struct fp_requirement *miss = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		bool ok = reqs[i].present();
+
+		if (report) {
+			char what[160];
+
+			snprintf(what, sizeof(what), "%s (%s)", reqs[i].feature,
+				 reqs[i].since);
+			fp_probe_print(report, what, ok);
+		}
+		if (!ok && !miss)
+			miss = &reqs[i];
+	}
+	return miss;
 }
 
 bool fp_probe_atomic_fetch(void)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct fp_requirement {
 	const char *feature; /* "bpf_loop", "BPF atomic fetch-and-add" */
@@ -23,6 +24,13 @@ struct fp_requirement {
  * is NULL for the tool itself ("TOOL: needs Linux ...").
  */
 int fp_require(const char *what, const struct fp_requirement *reqs, size_t n);
+/*
+ * For tools that word the refusal themselves: probes every requirement,
+ * printing each as "  FEATURE (SINCE) ...... yes/no" on `report` when it
+ * is not NULL (for -v), and returns the first missing one, or NULL.
+ */
+const struct fp_requirement *fp_require_probe(const struct fp_requirement *reqs,
+					      size_t n, FILE *report);
 
 /* BPF_ATOMIC with BPF_FETCH (fetch-and-add whose result is used): 5.12. */
 bool fp_probe_atomic_fetch(void);

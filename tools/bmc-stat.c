@@ -23,8 +23,7 @@
 #include "fastpath.h"
 #include "bmc.h"
 
-#define BMC_PIN_ROOT FP_BPFFS "/bmc"
-#define MAX_IFACES   64
+#define MAX_IFACES 64
 
 /* The counters, in the order bmc.h declares them; index = field / 8. */
 static const struct counter {
