@@ -7,7 +7,8 @@
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
-FP_ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+# From this file, not the test: tests/vm/*.bats load it too.
+FP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FP_BUILD="${FP_BUILD:-$FP_ROOT/build}"
 export FP_ROOT FP_BUILD
 export PATH="$FP_BUILD:$PATH"

@@ -5,6 +5,7 @@
 # on this kernel, the test checks that it refuses in one line instead.
 
 load ../helpers
+load support
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -12,27 +13,6 @@ setup_file() {
 	export T=$BATS_FILE_TMPDIR
 	export SERIES
 	SERIES=$(uname -r | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
-}
-
-# expect TOOL: prints "works" or the refusal this kernel must give.
-expect() {
-	awk -F'\t' -v tool="$1" -v s="$SERIES" '
-		/^# tool/ { for (i = 2; i <= NF; i++) col[$i] = i; next }
-		/^#/ { next }
-		$1 == tool { print (s in col) ? $col[s] : "works"; exit }' \
-		"$BATS_TEST_DIRNAME/support.tsv"
-}
-
-# refuses TOOL CMD...: CMD must fail with exit 1 and one line matching the
-# table's entry for this kernel.
-refuses() {
-	local want
-	want=$(expect "$1")
-	shift
-	run "$@"
-	[ "$status" -eq 1 ] || fail "exit $status, want 1: $output"
-	[ "${#lines[@]}" -eq 1 ] || fail "want one line, got: $output"
-	[[ "$output" =~ $want ]] || fail "want /$want/, got: $output"
 }
 
 # The O_DIRECT-capable place for loop backing files (tmpfs on 6.1 has no
