@@ -384,6 +384,37 @@ check_path() {
 	assert_line --regexp '^ +usecs +: count +distribution$'
 }
 
+@test "kstack-latency: --prometheus gives each layer as a histogram that promtool accepts" {
+	start_tracer -d "$DISK_A" --prometheus
+	direct_reads "$LOOP_A" 40
+	stop_tracer
+	"$FP_ROOT/tests/promtool" check metrics <"$OUT"
+	run grep -c '^# TYPE kstack_read_latency_seconds histogram$' "$OUT"
+	assert_output 1
+	local layer
+	for layer in syscall block device completion total; do
+		assert_equal "$(grep "^kstack_read_latency_seconds_count{layer=\"$layer\",disk=\"$DISK_A\"} " "$OUT" | cut -d' ' -f2)" 40
+		assert_equal "$(grep "^kstack_read_latency_seconds_bucket{layer=\"$layer\",disk=\"$DISK_A\",le=\"+Inf\"} " "$OUT" | cut -d' ' -f2)" 40
+		# cumulative: never decreasing towards +Inf
+		grep "^kstack_read_latency_seconds_bucket{layer=\"$layer\"," "$OUT" |
+			awk '$2 < last { exit 1 } { last = $2 }'
+	done
+	grep -q "^kstack_unattributed_io_seconds_count{disk=\"$DISK_A\"} 0$" "$OUT"
+	grep -q "^kstack_incomplete_reads_total{disk=\"$DISK_A\"} 0$" "$OUT"
+}
+
+@test "kstack-latency: --prometheus with -i counts since the start, and refuses -j, -H, -T" {
+	run --separate-stderr timeout 20 kstack-latency -d "$DISK_A" --prometheus -i 0.3 -n 2
+	assert_success
+	[ "$(grep -c '^# TYPE kstack_read_latency_seconds histogram$' <<<"$output")" -eq 2 ]
+	local opt
+	for opt in -j -H -T; do
+		run --separate-stderr kstack-latency --prometheus "$opt"
+		[ "$status" -eq 64 ]
+		[[ "$stderr" == *"--prometheus and $opt do not mix"* ]]
+	done
+}
+
 @test "kstack-latency: -i/-n print COUNT reports and exit by themselves" {
 	run --separate-stderr timeout 10 kstack-latency -d "$DISK_A" -j -i 0.2 -n 3
 	assert_success

@@ -23,6 +23,7 @@
 #include "fastpath.h"
 #include "kstack-latency.h"
 #include "kstack-latency.skel.h"
+#include "prometheus.h"
 
 static struct {
 	pid_t pid;
@@ -30,6 +31,7 @@ static struct {
 	const char *disk;
 	bool histograms;
 	bool syscall_tp;
+	bool prometheus;
 } env;
 
 /* What one report shows for one layer, summed over CPUs. */
@@ -47,6 +49,8 @@ struct report_ctx {
 	void *values; /* ncpus values of the larger of the two */
 	void *zero;   /* as many zeroes, to reset a value */
 	struct layer_stats layers[KSTACK_NR_LAYERS];
+	/* --prometheus: counters since the start, over every report */
+	struct layer_stats totals[KSTACK_NR_LAYERS];
 };
 
 /* A per-CPU map value's stride: rounded up to 8, as the kernel does. */
@@ -68,6 +72,7 @@ enum {
 	OPT_DISK = 'd',
 	OPT_HIST = 'H',
 	OPT_SYSCALL_TP = 's',
+	OPT_PROMETHEUS = 0x100,
 };
 
 static const struct argp_option options[] = {
@@ -81,6 +86,9 @@ static const struct argp_option options[] = {
 	{"syscall-tracepoints", OPT_SYSCALL_TP, NULL, 0,
 	 "Use the per-syscall tracepoints (needs tracefs): other syscalls "
 	 "then cost nothing, each traced read a little more",
+	 0},
+	{"prometheus", OPT_PROMETHEUS, NULL, 0,
+	 "Print the layers as Prometheus histograms (counts since the start)",
 	 0},
 	{},
 };
@@ -113,6 +121,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_SYSCALL_TP:
 		env.syscall_tp = true;
 		break;
+	case OPT_PROMETHEUS:
+		env.prometheus = true;
+		break;
+	case ARGP_KEY_END:
+		if (env.prometheus &&
+		    (fp_opts.json || env.histograms || fp_opts.timestamp))
+			argp_error(state, "--prometheus and %s do not mix",
+				   fp_opts.json	    ? "-j"
+				   : env.histograms ? "-H"
+						    : "-T");
+		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
@@ -138,7 +157,10 @@ static const char doc[] =
 	"    kstack-latency -p 1234 -H      # reads by PID 1234, histograms\n"
 	"    kstack-latency -c fio -j -n 5  # fio's reads, 5 JSON lines\n"
 	"    kstack-latency -s              # spare the other syscalls "
-	"(tracefs)\n";
+	"(tracefs)\n"
+	"    kstack-latency --prometheus -d sda -i 60 -n 1 > f.$$ &&\n"
+	"        mv f.$$ /var/lib/node_exporter/kstack.prom   # a textfile, "
+	"for node_exporter\n";
 
 static const struct argp argp = {options,  parse_opt, NULL, doc,
 				 children, NULL,      NULL};
@@ -708,6 +730,54 @@ static void print_table(const struct report_ctx *ctx)
 	}
 }
 
+/* Histograms per layer, with the disk as a label when -d names one. */
+static void print_prometheus(struct report_ctx *ctx)
+{
+	const char *name = "kstack_read_latency_seconds";
+	char labels[128];
+
+	for (int l = 0; l < KSTACK_NR_LAYERS; l++) {
+		struct layer_stats *t = &ctx->totals[l];
+		const struct layer_stats *ls = &ctx->layers[l];
+
+		t->count += ls->count;
+		t->sum_ns += ls->sum_ns;
+		fp_hist_merge(&t->hist, &ls->hist);
+	}
+	fp_prom_header(stdout, name, "histogram",
+		       "Time of read syscalls that did block I/O, per layer "
+		       "of the storage stack (total is syscall entry to "
+		       "return).");
+	for (int l = 0; l < KSTACK_NR_READ_LAYERS; l++) {
+		labels[0] = 0;
+		fp_prom_label_add(labels, sizeof(labels), "layer",
+				  layer_names[l]);
+		if (env.disk)
+			fp_prom_label_add(labels, sizeof(labels), "disk",
+					  env.disk);
+		fp_prom_hist_ns(stdout, name, labels, &ctx->totals[l].hist,
+				ctx->totals[l].sum_ns);
+	}
+	name = "kstack_unattributed_io_seconds";
+	fp_prom_header(stdout, name, "histogram",
+		       "Device time of block I/O not tied to a traced read "
+		       "(other processes, writeback, readahead).");
+	labels[0] = 0;
+	if (env.disk)
+		fp_prom_label_add(labels, sizeof(labels), "disk", env.disk);
+	fp_prom_hist_ns(stdout, name, labels,
+			&ctx->totals[KSTACK_UNATTRIBUTED].hist,
+			ctx->totals[KSTACK_UNATTRIBUTED].sum_ns);
+	name = "kstack_incomplete_reads_total";
+	fp_prom_header(stdout, name, "counter",
+		       "Reads whose block I/O was only started (readahead), "
+		       "not timed.");
+	printf("%s%s%s%s %llu\n", name, labels[0] ? "{" : "", labels,
+	       labels[0] ? "}" : "",
+	       (unsigned long long)ctx->totals[KSTACK_INCOMPLETE].count);
+	fflush(stdout);
+}
+
 static int report(void *arg, bool final)
 {
 	struct report_ctx *ctx = arg;
@@ -722,11 +792,13 @@ static int report(void *arg, bool final)
 	err = collect(ctx, old);
 	if (err)
 		return err;
-	if (fp_opts.json)
+	if (env.prometheus)
+		print_prometheus(ctx);
+	else if (fp_opts.json)
 		print_json(ctx);
 	else
 		print_table(ctx);
-	if (!final && !fp_opts.json)
+	if (!final && !fp_opts.json && !env.prometheus)
 		putchar('\n'); /* a blank line between interval tables */
 	return 0;
 }
