@@ -8,6 +8,7 @@
 # tests across a veth pair ($NSC client side, $NSS server side).
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 srv_start() { # NS OUTFILE ARGS...: start a syrup-server, wait until ready
 	local ns=$1 out=$2
@@ -416,6 +417,29 @@ teardown() {
 	assert_failure 1
 	assert_output --partial "already under a policy"
 	steer detach --port "$P1"
+}
+
+@test "stats --prometheus: per-executor counters promtool accepts, syrup_up 0 once detached" {
+	run steer attach --netns "$NS" --port "$P1" --policy rr
+	assert_success
+	run order --port "$P1" -c 8
+	run --separate-stderr steer stats --port "$P1" --prometheus
+	assert_success
+	"$FP_ROOT/tests/promtool" check metrics <<<"$output"
+	assert_line "syrup_up 1"
+	local e
+	for e in 0 1 2 3; do
+		assert_line "syrup_steered_total{proto=\"udp\",port=\"$P1\",layer=\"socket\",policy=\"rr\",executor=\"$e\"} 2"
+	done
+	assert_line "syrup_fallback_total{proto=\"udp\",port=\"$P1\",layer=\"socket\",policy=\"rr\",executor=\"other\"} 0"
+	steer detach --port "$P1" --proto udp
+	# nothing attached: an answer for a textfile, not a failure
+	run --separate-stderr steer stats --port "$P1" --prometheus
+	assert_success
+	assert_equal "$(grep -v '^#' <<<"$output")" "syrup_up 0"
+	run --separate-stderr steer stats --port "$P1" --prometheus -j
+	[ "$status" -eq 64 ]
+	[[ "$stderr" == *"--prometheus and -j do not mix"* ]]
 }
 
 @test "stats -i -n prints one report per interval" {

@@ -5,11 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prometheus.h"
 #include "steer.h"
 
 #define NR_STATS (SYRUP_MAX_EXECUTORS + 1) /* executors, then "other" */
 
+/* stats's options: the port, and --prometheus. */
+struct stats_opts {
+	struct port_sel sel;
+	bool prometheus;
+};
+
+enum { OPT_PROMETHEUS = 0x200 };
+
 struct stats_ctx {
+	const struct stats_opts *o;
 	struct pinned p;
 	struct syrup_stat cur[NR_STATS];
 	struct syrup_stat prev[NR_STATS];
@@ -131,6 +141,78 @@ static void report_text(const struct pinned *p, const struct syrup_stat *d,
 	text_row("total", total);
 }
 
+/* The counters in the order report_prometheus names them. */
+static __u64 stat_field(const struct syrup_stat *s, size_t i)
+{
+	const __u64 v[] = {s->steered, s->fallback, s->errors, s->dropped};
+
+	return v[i];
+}
+
+/*
+ * Counters since attach, per executor, labelled with the port, protocol
+ * and policy. syrup_up is always there: a textfile rewritten after a
+ * detach says 0 instead of keeping the last numbers (see do_stats).
+ */
+static void prom_up(bool up)
+{
+	fp_prom_header(stdout, "syrup_up", "gauge",
+		       "Whether a syrup-steer policy is attached to the port "
+		       "and its counters were read (1) or not (0).");
+	printf("syrup_up %d\n", up);
+}
+
+static void report_prometheus(const struct pinned *p,
+			      const struct syrup_stat *cur)
+{
+	static const struct {
+		const char *name, *help;
+	} counters[] = {
+		{"syrup_steered_total",
+		 "Inputs the policy steered to this executor."},
+		{"syrup_fallback_total",
+		 "Inputs left to the kernel's default choice (the policy "
+		 "said so, or its executor was closed)."},
+		{"syrup_errors_total",
+		 "Inputs the policy failed on (an index out of range, a "
+		 "runtime error)."},
+		{"syrup_dropped_total", "Inputs the policy dropped."},
+	};
+	const struct syrup_info *in = &p->info;
+	char base[192] = "", labels[256];
+
+	prom_up(true);
+	fp_prom_label_add(base, sizeof(base), "proto", proto_name(in->proto));
+	snprintf(labels, sizeof(labels), "%u", in->port);
+	fp_prom_label_add(base, sizeof(base), "port", labels);
+	fp_prom_label_add(base, sizeof(base), "layer", layer_name(in->layer));
+	fp_prom_label_add(base, sizeof(base), "policy", in->policy);
+	for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		fp_prom_header(stdout, counters[c].name, "counter",
+			       counters[c].help);
+		for (__u32 i = 0; i <= in->nr_executors; i++) {
+			struct syrup_stat other = {};
+			const struct syrup_stat *st = &cur[i];
+			char exec[16];
+
+			if (i == in->nr_executors) {
+				/* what no executor index names */
+				for (__u32 k = i; k < NR_STATS; k++)
+					stat_add(&other, &cur[k]);
+				st = &other;
+				snprintf(exec, sizeof(exec), "other");
+			} else {
+				snprintf(exec, sizeof(exec), "%u", i);
+			}
+			snprintf(labels, sizeof(labels), "%s", base);
+			fp_prom_label_add(labels, sizeof(labels), "executor",
+					  exec);
+			printf("%s{%s} %llu\n", counters[c].name, labels,
+			       (unsigned long long)stat_field(st, c));
+		}
+	}
+}
+
 static int stats_report(void *ctx, bool final)
 {
 	struct stats_ctx *c = ctx;
@@ -152,6 +234,11 @@ static int stats_report(void *ctx, bool final)
 			stat_add(&other, &d[i]);
 		stat_add(&total, &d[i]);
 	}
+	if (c->o->prometheus) {
+		report_prometheus(&c->p, c->cur);
+		fflush(stdout);
+		return 0;
+	}
 	if (fp_opts.interval)
 		memcpy(c->prev, c->cur, sizeof(c->prev));
 	if (fp_opts.json)
@@ -163,19 +250,26 @@ static int stats_report(void *ctx, bool final)
 
 static int do_stats(const void *opts)
 {
-	const struct port_sel *sel = opts;
+	const struct stats_opts *o = opts;
 	struct stats_ctx *c = calloc(1, sizeof(*c));
 	int err;
 
 	if (!c)
 		return fp_error("out of memory");
+	c->o = o;
 	if (fp_check_privileges(FP_CAP_BPF)) {
 		free(c);
 		return 1;
 	}
 	fp_mount_bpffs();
-	if (pinned_open_port(sel, &c->p)) {
+	if (pinned_open_port(&o->sel, &c->p)) {
 		free(c);
+		/* Nothing attached is an answer, not a failure, for a
+		 * textfile: syrup_up 0 replaces the last numbers. */
+		if (o->prometheus) {
+			prom_up(false);
+			return 0;
+		}
 		return 1;
 	}
 	if (c->p.stats_fd < 0) {
@@ -198,23 +292,71 @@ static const char doc[] =
 	"    syrup-steer stats -p 9000          # totals since attach\n"
 	"    syrup-steer stats -p 9000 -i 1 -n 5   # five 1-second "
 	"intervals\n"
-	"    syrup-steer stats -p 9000 -j       # JSON Lines\n";
+	"    syrup-steer stats -p 9000 -j       # JSON Lines\n"
+	"    syrup-steer stats -p 9000 --prometheus > f.$$ && mv f.$$ "
+	"/var/lib/node_exporter/syrup.prom\n";
+
+static const struct argp_option stats_options[] = {
+	{"prometheus", OPT_PROMETHEUS, NULL, 0,
+	 "Print the counters since attach in the Prometheus text format", 0},
+	{},
+};
+
+static error_t stats_parse(int key, char *arg, struct argp_state *state)
+{
+	struct stats_opts *o = state->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &o->sel;
+		return 0;
+	case OPT_PROMETHEUS:
+		o->prometheus = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		return 0;
+	case ARGP_KEY_END:
+		port_sel_check(state, &o->sel);
+		if (o->prometheus && (fp_opts.json || fp_opts.timestamp))
+			argp_error(state, "--prometheus and %s do not mix",
+				   fp_opts.json ? "-j" : "-T");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+/* The port options, as a child whose input is stats_opts.sel. */
+static error_t port_child_parse(int key, char *arg, struct argp_state *state)
+{
+	return port_sel_parse(key, arg, state, state->input);
+}
+
+static const struct argp port_argp = {
+	port_options, port_child_parse, NULL, NULL, NULL, NULL, NULL,
+};
 
 static const struct argp_child children[] = {
+	{&port_argp, 0, NULL, 0},
 	{&fp_interval_argp, 0, NULL, 0},
 	{&fp_output_argp, 0, NULL, 0},
 	{},
 };
 
 static const struct argp argp = {
-	port_options, port_cmd_parse, NULL, doc, children, NULL, NULL,
+	stats_options, stats_parse, NULL, doc, children, NULL, NULL,
+};
+
+static const struct stats_opts stats_defaults = {
+	.sel = {.proto = PROTO_UDP},
 };
 
 const struct fp_command stats_cmd = {
 	.name = "stats",
 	.summary = "per-executor counts: steered, fallbacks, errors",
 	.argp = &argp,
-	.opts_size = sizeof(struct port_sel),
-	.defaults = &port_sel_defaults,
+	.opts_size = sizeof(struct stats_opts),
+	.defaults = &stats_defaults,
 	.run = do_stats,
 };
