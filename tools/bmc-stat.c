@@ -22,6 +22,7 @@
 
 #include "fastpath.h"
 #include "bmc.h"
+#include "prometheus.h"
 
 #define MAX_IFACES 64
 
@@ -371,28 +372,15 @@ static void print_json(const struct iface *ifc, const __u64 *v, double seconds)
 	fp_json_newline(&j);
 }
 
-/* Prometheus label values escape backslash, double quote and newline. */
-static void print_label(const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			printf("\\%c", *s);
-		else if (*s == '\n')
-			printf("\\n");
-		else
-			putchar(*s);
-	}
-}
-
 /*
  * bmc_up is always printed, so a node_exporter textfile rewritten after a
  * detach says 0 instead of keeping the last attach's numbers.
  */
 static void print_prometheus_up(bool up)
 {
-	printf("# HELP bmc_up Whether BMC is attached and its counters were "
-	       "read (1) or not (0).\n");
-	printf("# TYPE bmc_up gauge\n");
+	fp_prom_header(stdout, "bmc_up", "gauge",
+		       "Whether BMC is attached and its counters were read (1) "
+		       "or not (0).");
 	printf("bmc_up %d\n", up);
 }
 
@@ -402,14 +390,14 @@ static void print_prometheus(void)
 	int k;
 
 	print_prometheus_up(true);
-	printf("# HELP bmc_info BMC's attachment: interface, memcached port "
-	       "and XDP mode.\n");
-	printf("# TYPE bmc_info gauge\n");
+	fp_prom_header(stdout, "bmc_info", "gauge",
+		       "BMC's attachment: interface, memcached port and XDP "
+		       "mode.");
 	for (k = 0; k < nr_ifaces; k++) {
 		if (!ifaces[k].have_config)
 			continue;
 		printf("bmc_info{iface=\"");
-		print_label(ifaces[k].name);
+		fp_prom_label_value(stdout, ifaces[k].name);
 		printf("\",port=\"%u\",mode=\"%s\"} 1\n", ifaces[k].config.port,
 		       fp_xdp_mode_name(ifaces[k].config.xdp_mode));
 	}
@@ -420,29 +408,28 @@ static void print_prometheus(void)
 		printf("# TYPE bmc_%s_total counter\n", counters[i].name);
 		for (k = 0; k < nr_ifaces; k++) {
 			printf("bmc_%s_total{iface=\"", counters[i].name);
-			print_label(ifaces[k].name);
+			fp_prom_label_value(stdout, ifaces[k].name);
 			printf("\"} %llu\n",
 			       (unsigned long long)ifaces[k].cur[i]);
 		}
 	}
-	printf("# HELP bmc_cache_entries Entries the BMC cache can hold.\n");
-	printf("# TYPE bmc_cache_entries gauge\n");
+	fp_prom_header(stdout, "bmc_cache_entries", "gauge",
+		       "Entries the BMC cache can hold.");
 	for (k = 0; k < nr_ifaces; k++) {
 		if (!ifaces[k].have_config)
 			continue;
 		printf("bmc_cache_entries{iface=\"");
-		print_label(ifaces[k].name);
+		fp_prom_label_value(stdout, ifaces[k].name);
 		printf("\"} %llu\n",
 		       (unsigned long long)ifaces[k].config.cache_entries);
 	}
-	printf("# HELP bmc_attached_timestamp_seconds When BMC was "
-	       "attached, seconds since the epoch.\n");
-	printf("# TYPE bmc_attached_timestamp_seconds gauge\n");
+	fp_prom_header(stdout, "bmc_attached_timestamp_seconds", "gauge",
+		       "When BMC was attached, seconds since the epoch.");
 	for (k = 0; k < nr_ifaces; k++) {
 		if (!ifaces[k].have_config)
 			continue;
 		printf("bmc_attached_timestamp_seconds{iface=\"");
-		print_label(ifaces[k].name);
+		fp_prom_label_value(stdout, ifaces[k].name);
 		printf("\"} %llu\n",
 		       (unsigned long long)ifaces[k].config.attached_at);
 	}
