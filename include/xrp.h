@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * xrp.h: XRP storage functions, written once, run as BPF or as native code.
  *
@@ -12,8 +12,13 @@
  * The same source file is compiled
  *   - as BPF (clang -target bpf): `xrp-lookup verify` loads it into the
  *     kernel's verifier, so loops and memory accesses are checked for real;
+ *     on Linux 7.1+ with io_uring BPF ops, `--engine kernel` builds it into
+ *     an io_uring loop_step program that runs it in the kernel on every
+ *     completed block and submits the next read itself (XRP's in-kernel
+ *     resubmission, on a mainline kernel);
  *   - as native code (cc -shared): the user-space engines of xrp-lookup
- *     (pread, io_uring) call it after every completed read.
+ *     (pread, uring) call it after every completed read.
+ * Which engine runs it changes nothing in the function.
  * Under BPF the function is a static BPF-to-BPF subprogram; natively the
  * SEC() and bpf_printk() helpers become no-ops.
  *

@@ -149,3 +149,18 @@ $want"
 	done
 	[ -z "$missing" ] || fail "no bpf_metadata in:$missing"
 }
+
+@test "every source names its licence; the headers users include are LGPL-2.1 OR BSD-2-Clause" {
+	local f missing="" wrong=""
+	for f in "$FP_ROOT"/tools/*.c "$FP_ROOT"/tools/*/*.[ch] "$FP_ROOT"/common/*.[ch] \
+		"$FP_ROOT"/bpf/*.[ch] "$FP_ROOT"/include/*.h; do
+		[ -f "$f" ] || continue
+		head -2 "$f" | grep -q 'SPDX-License-Identifier:' || missing="$missing ${f#"$FP_ROOT"/}"
+	done
+	for f in "$FP_ROOT"/include/*.h; do
+		head -1 "$f" | grep -qF 'SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)' ||
+			wrong="$wrong ${f#"$FP_ROOT"/}"
+	done
+	[ -z "$missing$wrong" ] || fail "no SPDX line:$missing; not LGPL-2.1 OR BSD-2-Clause:$wrong"
+	[ -f "$FP_ROOT/LICENSES/LGPL-2.1" ] && [ -f "$FP_ROOT/LICENSES/BSD-2-Clause" ] && [ -f "$FP_ROOT/LICENSE" ]
+}
