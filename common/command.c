@@ -77,31 +77,39 @@ static error_t parse_top(int key, char *arg, struct argp_state *state)
 	}
 }
 
+void fp_command_list(FILE *out, const struct fp_tool *tool)
+{
+	const struct fp_command *const *c;
+	size_t width = strlen("help") + 2;
+
+	for (c = tool->commands; *c; c++)
+		if (strlen((*c)->name) + 2 > width)
+			width = strlen((*c)->name) + 2;
+	fprintf(out, "COMMANDS:\n");
+	for (c = tool->commands; *c; c++)
+		fprintf(out, "  %-*s %s\n", (int)width, (*c)->name,
+			(*c)->summary);
+	fprintf(out, "  %-*s %s\n", (int)width, "help",
+		"this list, or a command's options: help COMMAND");
+	fprintf(out, "\n'%s COMMAND --help' lists each command's options.",
+		tool->name);
+}
+
 /* Puts the command list between the tool's summary and its options. */
 static char *top_help_filter(int key, const char *text, void *input)
 {
 	const struct top_ctx *ctx = input;
-	const struct fp_command *const *c;
-	size_t width = strlen("help") + 2, len = 0;
+	size_t len = 0;
 	char *buf = NULL;
 	FILE *f;
 
 	if (key != ARGP_KEY_HELP_PRE_DOC || !ctx || !text)
 		return (char *)text;
-	for (c = ctx->tool->commands; *c; c++)
-		if (strlen((*c)->name) + 2 > width)
-			width = strlen((*c)->name) + 2;
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return (char *)text;
-	fprintf(f, "%s\n\nCOMMANDS:\n", text);
-	for (c = ctx->tool->commands; *c; c++)
-		fprintf(f, "  %-*s %s\n", (int)width, (*c)->name,
-			(*c)->summary);
-	fprintf(f, "  %-*s %s\n", (int)width, "help",
-		"this list, or a command's options: help COMMAND");
-	fprintf(f, "\n'%s COMMAND --help' lists each command's options.",
-		ctx->tool->name);
+	fprintf(f, "%s\n\n", text);
+	fp_command_list(f, ctx->tool);
 	if (fclose(f)) {
 		free(buf);
 		return (char *)text;

@@ -9,6 +9,7 @@
 
 #include <argp.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct fp_command {
 	const char *name;    /* "attach" */
@@ -49,6 +50,13 @@ struct fp_tool {
  * argp usage error does. `argv` itself is left as it was.
  */
 int fp_command_main(const struct fp_tool *tool, int argc, char **argv);
+
+/*
+ * The tool's command list as `TOOL --help` shows it ("COMMANDS:", one line
+ * per command, then help), for a tool that also keeps another command line
+ * and prints its own help there.
+ */
+void fp_command_list(FILE *out, const struct fp_tool *tool);
 
 /* The command called `name`, or NULL. */
 const struct fp_command *fp_command_find(const struct fp_tool *tool,

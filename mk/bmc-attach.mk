@@ -10,3 +10,8 @@ $(BUILD)/bmc-xdp-test: tests/bmc-xdp-test.c tests/bmc-xdp-lib.h $(BUILD)/bmc-att
 $(BUILD)/bmc-xdp-cost: tests/bmc-xdp-cost.c tests/bmc-xdp-lib.h $(BUILD)/bmc-attach.skel.h bpf/bmc.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $< -o $@ $(LDLIBS)
+
+# The unit test of cache sizing, option values and command line forms links
+# the tool's params.c.
+$(BUILD)/tests/bmc-attach_params: tools/bmc-attach/params.c $(wildcard tools/bmc-attach/*.h)
+$(BUILD)/tests/bmc-attach_params: CFLAGS += -Itools/bmc-attach

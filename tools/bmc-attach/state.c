@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BMC's pinned state, /sys/fs/bpf/bmc/IFACE/ (bpf/bmc.h lists the two maps
+ * bmc-stat reads):
+ *   stats, config   the contract with bmc-stat
+ *   xdp_link        the XDP bpf_link (unpinning it detaches XDP)
+ *   tc_prog         the TC egress program (to recognise our filter)
+ *   restart_link    the tracepoint link
+ *   udp_bind4_link, udp_bind6_link, udp_release_link
+ *                   cgroup links (root cgroup v2) that flush when a UDP
+ *                   socket on the port is bound or closed, so that a
+ *                   UDP-only memcached's restart is seen too
+ * and what every command does before it touches them.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "bmc-attach.h"
+
+int bmc_pin_dir(char *buf, size_t len, const char *iface)
+{
+	return fp_pin_path(buf, len, BMC_PIN_ROOT, iface);
+}
+
+int bmc_read_config(const char *dir, struct bmc_config *cfg)
+{
+	__u32 zero = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	return fp_pin_lookup(dir, "config", &zero, cfg);
+}
+
+bool bmc_netns_alive(unsigned long ino)
+{
+	struct dirent *de;
+	DIR *d;
+	bool alive = false;
+
+	if (ino == fp_netns_inode())
+		return true;
+	d = opendir("/run/netns");
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		char path[512];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
+		if (!stat(path, &st) && (unsigned long)st.st_ino == ino) {
+			alive = true;
+			break;
+		}
+	}
+	closedir(d);
+	return alive;
+}
+
+unsigned int bmc_pinned_prog_id(const char *dir, const char *name)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = fp_pin_open(dir, name);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* Links detached explicitly before their pins go (see below). */
+static const char *const detach_now[] = {
+	"xdp_link",	    "udp_bind4_link", "udp_bind6_link",
+	"udp_release_link", "restart_link",
+};
+
+int bmc_remove(const char *dir, const struct bmc_config *cfg, bool same_ns)
+{
+	unsigned int ours = bmc_pinned_prog_id(dir, "tc_prog"), id = 0;
+	int err;
+
+	if (same_ns && cfg && cfg->ifindex && ours &&
+	    fp_tc_attached(cfg->ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO,
+			   &id) &&
+	    id == ours) {
+		err = fp_tc_detach(cfg->ifindex, true, BMC_TC_HANDLE,
+				   BMC_TC_PRIO);
+		if (err && err != -ENOENT)
+			return fp_error("cannot remove the TC egress filter: "
+					"%s",
+					fp_strerror(err));
+		fp_tc_hook_destroy_if_empty(cfg->ifindex);
+	}
+	/*
+	 * Detach the links now: dropping their last pin frees them only
+	 * later (deferred), and a --replace right after must find XDP and
+	 * the cgroup programs gone.
+	 */
+	for (size_t i = 0; i < sizeof(detach_now) / sizeof(detach_now[0]);
+	     i++) {
+		int fd = fp_pin_open(dir, detach_now[i]);
+
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+	}
+	err = fp_pin_dir_remove(dir, FP_BPFFS);
+	if (err && err != -ENOENT)
+		return fp_error("cannot remove %s: %s", dir, fp_strerror(err));
+	return 0;
+}
+
+int bmc_prepare(const char *netns)
+{
+	int err;
+
+	if (fp_check_privileges(FP_CAP_BPF | FP_CAP_NET_ADMIN |
+				FP_CAP_SYS_ADMIN | FP_CAP_PERFMON))
+		return FP_EXIT_FAIL;
+	fp_bump_memlock();
+	err = fp_mount_bpffs();
+	if (err)
+		return fp_error("cannot mount bpffs at %s: %s", FP_BPFFS,
+				fp_strerror(err));
+	if (netns && fp_netns_enter(netns))
+		return FP_EXIT_FAIL;
+	return 0;
+}
