@@ -281,3 +281,103 @@ kernel_before() {
 	assert_output --partial "namespace is gone"
 	[ ! -e "$(pins "$ifn")" ]
 }
+
+@test "commands: usage errors exit 64; help and --help list the commands" {
+	run bmc-attach attach
+	assert_failure 64
+	assert_output --partial "no interface given (e.g. bmc-attach attach eth0)"
+	run bmc-attach detach
+	assert_failure 64
+	run bmc-attach status "$IF_S" "$VA"
+	assert_failure 64
+	assert_output --partial "one interface at a time"
+	# each command takes its own options, not the others'
+	run bmc-attach status --netns "$NS_S"
+	assert_failure 64
+	run bmc-attach detach "$IF_S" --cache-size 8M
+	assert_failure 64
+	run bmc-attach attach "$IF_S" --status
+	assert_failure 64
+	run bmc-attach attach "$IF_S" --mode turbo
+	assert_failure 64
+	assert_output --partial "invalid mode"
+	run bmc-attach help
+	assert_success
+	assert_output --partial "COMMANDS:"
+	assert_output --regexp "attach +load BMC"
+	assert_output --regexp "status +list where"
+	run bmc-attach --help
+	assert_success
+	assert_output --partial "COMMANDS:"
+	assert_output --partial "--detach"
+	run bmc-attach help status
+	assert_success
+	assert_output --partial "Usage: bmc-attach status [OPTION...] [IFACE]"
+	run bmc-attach detach --help
+	assert_success
+	assert_output --partial "--netns"
+	refute_output --partial "--cache-size"
+}
+
+@test "commands: attach IFACE, status [IFACE], detach IFACE" {
+	run bmc-attach attach "$IF_S" --netns "$NS_S" --cache-size 4M -p 11411
+	assert_success
+	assert_output --partial "BMC attached to $IF_S (native XDP, port 11411"
+	[ -e "$(pins "$IF_S")/xdp_link" ]
+	run bmc-attach status
+	assert_success
+	assert_output --regexp "$IF_S +native +11411 +4.0MiB"
+	run bmc-attach status "$IF_S" -j
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(jq -r .iface <<<"$output")" = "$IF_S" ]
+	[ "$(jq -r .state <<<"$output")" = attached ]
+	[ "$(jq -r .port <<<"$output")" = 11411 ]
+	# -j (and -v) may also come before the command
+	run bmc-attach -j status "$IF_S"
+	assert_success
+	[ "$(jq -r .cache_size <<<"$output")" = 4194304 ]
+	run bmc-attach status "$VA"
+	assert_success
+	assert_output "bmc-attach: BMC is not attached to $VA"
+	run bmc-attach status "$VA" -j
+	assert_success
+	assert_output ""
+	run bmc-attach attach "$IF_S" --netns "$NS_S"
+	assert_failure 1
+	assert_output --partial "already attached to $IF_S"
+	run bmc-attach attach "$IF_S" --netns "$NS_S" --replace --cache-size 8M
+	assert_success
+	run bmc-attach detach "$IF_S" --netns "$NS_S"
+	assert_success
+	assert_output "bmc-attach: BMC detached from $IF_S"
+	[ ! -e "$(pins "$IF_S")" ]
+	run ip -n "$NS_S" link show "$IF_S"
+	refute_output --partial "xdp"
+	run tc -n "$NS_S" filter show dev "$IF_S" egress
+	refute_output --partial "bmc"
+	run bmc-attach detach "$IF_S" --netns "$NS_S" -j
+	assert_success
+	assert_output "{\"detached\":\"$IF_S\",\"was_attached\":false}"
+}
+
+@test "old forms and commands act on the same pins" {
+	run bmc-attach "$DUM" --mode generic
+	assert_success
+	run bmc-attach status "$DUM" -j
+	[ "$(jq -r .mode <<<"$output")" = generic ]
+	[ "$(jq -r .state <<<"$output")" = attached ]
+	run bmc-attach detach "$DUM"
+	assert_success
+	assert_output "bmc-attach: BMC detached from $DUM"
+	run bmc-attach attach "$DUM" --mode generic
+	assert_success
+	run bmc-attach --status
+	assert_output --regexp "$DUM +generic"
+	run bmc-attach --detach "$DUM"
+	assert_success
+	assert_output "bmc-attach: BMC detached from $DUM"
+	[ ! -e "$(pins "$DUM")" ]
+	run ip link show "$DUM"
+	refute_output --partial "xdp"
+}
