@@ -7,6 +7,7 @@
 #   make demo       run every tool in a throw-away sandbox
 #   make bench      run every benchmark under bench/
 #   make install    install tools, man pages, completions, headers
+#   make deb        build the Debian package (build/fastpath_VERSION_ARCH.deb)
 #
 # V=1 shows the commands.
 
@@ -61,7 +62,7 @@ SBINDIR     ?= $(PREFIX)/sbin
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 
-.PHONY: all deps deps-test check check-kernels unit lint lint-man demo bench install uninstall clean format
+.PHONY: all deps deps-test check check-kernels unit lint lint-man demo bench install uninstall deb clean format
 .DELETE_ON_ERROR:
 # Keep skeletons and objects: they are inputs of later builds, not litter.
 .SECONDARY:
@@ -199,6 +200,10 @@ install: all
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/default/fastpath-bmc ] || \
 		install -m 0644 systemd/fastpath-bmc.default $(DESTDIR)$(SYSCONFDIR)/default/fastpath-bmc
+
+# The Debian package (dpkg-deb, dpkg-shlibdeps from dpkg-dev).
+deb: all
+	$(Q)scripts/mkdeb $(abspath $(BUILD))
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/sbin/,$(TOOLS))
