@@ -72,7 +72,7 @@ setup_file() {
 	# syrup: sockets in $NS_A, CPUs on $IF_B in $NS_B (a dispatcher)
 	fpx syrup-steer attach --netns "$NS_A" --port "$PA" --policy rr
 	fpx syrup-steer attach --netns "$NS_B" --port "$PB" --proto tcp \
-		--layer xdp --iface "$IF_B" --cpus 0 --policy hash
+		--layer xdp --interface "$IF_B" --cpus 0 --policy hash
 
 	# a BPF object that names its tool and version (bpf_metadata)
 	cat >"$T/meta.bpf.c" <<-'EOF'

@@ -107,7 +107,7 @@ teardown() {
 	assert_output --partial "unknown policy 'nosuch'"
 	run syrup-steer attach --port 9 --policy rr --layer xdp
 	assert_failure 64
-	assert_output --partial "--layer xdp needs --iface"
+	assert_output --partial "--layer xdp needs --interface"
 	run syrup-steer attach --port 9 --policy rr --cpus 0,1
 	assert_failure 64
 	assert_output --partial "go with --layer xdp"
@@ -456,7 +456,7 @@ teardown() {
 @test "xdp layer: packets go to the CPU the policy names, other ports untouched" {
 	[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs"
 	run steer attach --netns "$NSS" --port "$PX" --proto tcp --layer xdp \
-		--iface "$IFS_" --cpus 0,1 --policy "$T/cpu.c" --param cpu=1
+		--interface "$IFS_" --cpus 0,1 --policy "$T/cpu.c" --param cpu=1
 	assert_success
 	assert_line --index 0 --regexp "^tcp/$PX: policy cpu.c, xdp layer on $IFS_ \((native|generic)\), netns $NSS, 2 executors$"
 	local c="ip netns exec $NSC taskset -c 0 $FP_BUILD/syrup-client --host 10.79.0.1 --proto tcp"
@@ -484,7 +484,7 @@ teardown() {
 	# interface's dispatcher hands each port to its program)
 	run steer set --port "$PX" cpu=1
 	run steer attach --netns "$NSS" --port "$PX2" --proto tcp --layer xdp \
-		--iface "$IFS_" --cpus 0,1 --policy "$T/cpu.c" --param cpu=0
+		--interface "$IFS_" --cpus 0,1 --policy "$T/cpu.c" --param cpu=0
 	assert_success
 	run ip netns exec "$NSC" taskset -c 1 "$FP_BUILD/syrup-client" --host 10.79.0.1 --proto tcp --port "$PX2" -c 3
 	assert_line "cpus 0 0 0"

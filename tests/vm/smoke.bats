@@ -136,12 +136,12 @@ srv_start() { # NS OUTFILE ARGS...
 	srv_start "$NS" "$T/sx" --port "$PORT" --workers 2 --proto tcp
 	if [ "$(expect syrup-steer)" != works ]; then
 		refuses syrup-steer syrup-steer attach --netns "$NS" --port "$PORT" --proto tcp \
-			--layer xdp --iface "$ifs" --cpus 0,1 --policy rr
+			--layer xdp --interface "$ifs" --cpus 0,1 --policy rr
 		syrup_teardown
 		return
 	fi
 	run syrup-steer attach --netns "$NS" --port "$PORT" --proto tcp --layer xdp \
-		--iface "$ifs" --cpus 0,1 --policy rr
+		--interface "$ifs" --cpus 0,1 --policy rr
 	[ "$status" -eq 0 ] || { syrup_teardown; fail "attach: $output"; }
 	ip netns exec "$NS_C" syrup-client --host 10.82.0.1 --proto tcp --port "$PORT" -c 8 >"$T/sx.out"
 	run bash -c "syrup-steer stats --port $PORT -j | jq -c '[.executors[].steered | . > 0]'"

@@ -258,26 +258,28 @@ static const char doc[] =
 	"numbered by ascending pid, then fd."
 	"\v"
 	"EXAMPLES:\n"
-	"    syrup-steer attach -p 9000 -P rr               # UDP, socket "
+	"    syrup-steer attach -P 9000 --policy rr         # UDP, socket "
 	"layer\n"
-	"    syrup-steer attach -p 8080 --proto tcp -P least-loaded\n"
-	"    syrup-steer attach -p 9000 -P sita --param threshold=1000\n"
-	"    syrup-steer attach -p 9000 -P ./policy.c --pid 4242\n"
-	"    syrup-steer attach -p 9000 -P hash --layer xdp -I eth0 --cpus "
-	"0-3\n";
+	"    syrup-steer attach -P 8080 --proto tcp --policy least-loaded\n"
+	"    syrup-steer attach -P 9000 --policy sita --param "
+	"threshold=1000\n"
+	"    syrup-steer attach -P 9000 --policy ./policy.c -p 4242\n"
+	"    syrup-steer attach -P 9000 --policy hash --layer xdp -I eth0 "
+	"--cpus 0-3\n";
 
 static const struct argp_option options[] = {
-	{"port", 'p', "PORT", 0, "The port (required)", 0},
+	{"port", 'P', "PORT", 0, "The port (required)", 0},
 	{"proto", OPT_PROTO, "PROTO", 0, "udp (default) or tcp", 0},
-	{"policy", 'P', "NAME|FILE", 0,
+	{"policy", OPT_POLICY, "NAME|FILE", 0,
 	 "Built-in policy, or a .c / .bpf.o policy file (required)", 0},
 	{"param", OPT_PARAM, "KEY=VALUE", 0,
 	 "Set a policy parameter (repeatable)", 0},
-	{"pid", OPT_PID, "PID", 0,
+	{"pid", 'p', "PID", 0,
 	 "Take sockets only from this process (repeatable)", 0},
 	{"layer", OPT_LAYER, "LAYER", 0,
 	 "socket (default: pick a socket) or xdp (pick a CPU)", 0},
-	{"iface", 'I', "IFACE", 0, "Interface for --layer xdp", 0},
+	{"interface", 'I', "IFACE", 0, "Interface for --layer xdp", 0},
+	{"iface", 'I', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0},
 	{"cpus", OPT_CPUS, "LIST", 0,
 	 "XDP layer: the executor CPUs, e.g. 0-3 or 1,3 (default: all "
 	 "online)",
@@ -296,11 +298,11 @@ static void check_attach(struct argp_state *state, const struct attach_opts *o)
 	if (!o->policy)
 		argp_error(state, "--policy is required");
 	if (o->layer == SYRUP_LAYER_XDP && !o->iface)
-		argp_error(state, "--layer xdp needs --iface");
+		argp_error(state, "--layer xdp needs --interface");
 	if (o->layer != SYRUP_LAYER_XDP &&
 	    (o->iface || o->cpus || o->have_mode))
-		argp_error(state, "--iface, --cpus and --mode go with --layer "
-				  "xdp");
+		argp_error(state, "--interface, --cpus and --mode go with "
+				  "--layer xdp");
 	if (o->layer == SYRUP_LAYER_XDP && o->nr_pids)
 		argp_error(state, "--pid goes with --layer socket");
 	if (!syrup_policy_spec_valid(o->policy))
@@ -316,7 +318,7 @@ static error_t parse_attach(int key, char *arg, struct argp_state *state)
 	uint64_t pid;
 
 	switch (key) {
-	case 'P':
+	case OPT_POLICY:
 		o->policy = arg;
 		return 0;
 	case OPT_PARAM:
@@ -327,7 +329,7 @@ static error_t parse_attach(int key, char *arg, struct argp_state *state)
 				   "invalid --param '%s': want KEY=VALUE", arg);
 		o->params[o->nr_params++] = arg;
 		return 0;
-	case OPT_PID:
+	case 'p':
 		if (o->nr_pids >= SYRUP_MAX_ARGS)
 			argp_error(state, "too many --pid");
 		if (fp_parse_u64(arg, 1, INT_MAX, &pid))

@@ -115,8 +115,8 @@ static const char doc[] =
 	"Remove a port's policy: the kernel's default choice comes back."
 	"\v"
 	"EXAMPLES:\n"
-	"    syrup-steer detach -p 9000\n"
-	"    syrup-steer detach -p 8080 --proto tcp\n";
+	"    syrup-steer detach -P 9000\n"
+	"    syrup-steer detach -P 8080 --proto tcp\n";
 
 static const struct argp argp = {
 	port_options, port_cmd_parse, NULL, doc, output_children, NULL, NULL,

@@ -26,19 +26,20 @@ static const char doc[] =
 	"EXAMPLES:\n"
 	"    syrup-steer attach --port 9000 --policy rr  # round robin, "
 	"sockets\n"
-	"    syrup-steer attach -p 9000 -P sita --param class=SCAN\n"
+	"    syrup-steer attach -P 9000 --policy sita --param class=SCAN\n"
 	"                                  # SCAN requests get their own "
 	"socket\n"
-	"    syrup-steer attach -p 9000 -P ./policy.c    # your schedule()\n"
+	"    syrup-steer attach -P 9000 --policy ./policy.c  # your "
+	"schedule()\n"
 	"    syrup-steer status                # ports, policies, executors\n"
-	"    syrup-steer stats -p 9000 -i 1    # per-executor counts each "
+	"    syrup-steer stats -P 9000 -i 1    # per-executor counts each "
 	"second\n"
-	"    syrup-steer set -p 9000 threshold=512       # a parameter, live\n"
-	"    syrup-steer detach -p 9000        # the kernel's hashing is "
+	"    syrup-steer set -P 9000 threshold=512       # a parameter, live\n"
+	"    syrup-steer detach -P 9000        # the kernel's hashing is "
 	"back\n";
 
 const struct argp_option port_options[] = {
-	{"port", 'p', "PORT", 0, "The port (required)", 0},
+	{"port", 'P', "PORT", 0, "The port (required)", 0},
 	{"proto", OPT_PROTO, "PROTO", 0,
 	 "udp or tcp (needed only when both are attached)", 0},
 	{"netns", OPT_NETNS, "NAME", 0,
@@ -55,7 +56,7 @@ error_t port_sel_parse(int key, char *arg, struct argp_state *state,
 		       struct port_sel *sel)
 {
 	switch (key) {
-	case 'p':
+	case 'P':
 		if (fp_parse_port(arg, &sel->port))
 			argp_error(state, "invalid port '%s': want 1..65535",
 				   arg);

@@ -75,9 +75,9 @@ static const char doc[] =
 	"Change a policy parameter live, or an executor's load (load.N=VALUE)."
 	"\v"
 	"EXAMPLES:\n"
-	"    syrup-steer set -p 9000 threshold=512\n"
-	"    syrup-steer set -p 9000 class=SCAN big=2\n"
-	"    syrup-steer set -p 9000 load.0=10 load.1=3   # for "
+	"    syrup-steer set -P 9000 threshold=512\n"
+	"    syrup-steer set -P 9000 class=SCAN big=2\n"
+	"    syrup-steer set -P 9000 load.0=10 load.1=3   # for "
 	"least-loaded\n";
 
 static error_t parse_set(int key, char *arg, struct argp_state *state)

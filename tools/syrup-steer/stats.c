@@ -289,11 +289,11 @@ static const char doc[] =
 	"Per-executor counts of a port: steered, fallbacks, errors."
 	"\v"
 	"EXAMPLES:\n"
-	"    syrup-steer stats -p 9000          # totals since attach\n"
-	"    syrup-steer stats -p 9000 -i 1 -n 5   # five 1-second "
+	"    syrup-steer stats -P 9000          # totals since attach\n"
+	"    syrup-steer stats -P 9000 -i 1 -n 5   # five 1-second "
 	"intervals\n"
-	"    syrup-steer stats -p 9000 -j       # JSON Lines\n"
-	"    syrup-steer stats -p 9000 --prometheus > f.$$ && mv f.$$ "
+	"    syrup-steer stats -P 9000 -j       # JSON Lines\n"
+	"    syrup-steer stats -P 9000 --prometheus > f.$$ && mv f.$$ "
 	"/var/lib/node_exporter/syrup.prom\n";
 
 static const struct argp_option stats_options[] = {

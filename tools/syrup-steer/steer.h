@@ -28,11 +28,11 @@
 enum {
 	OPT_PROTO = 1000,
 	OPT_PARAM,
-	OPT_PID,
 	OPT_LAYER,
 	OPT_NETNS,
 	OPT_CPUS,
 	OPT_MODE,
+	OPT_POLICY,
 };
 
 /* ---- main.c: the command line every command shares ----------------- */
