@@ -66,7 +66,8 @@ needs_deb() {
 	grep -q '^ExecStart=/usr/sbin/bmc-attach' /usr/lib/systemd/system/bmc-attach@.service
 	[ -f /etc/default/fastpath-bmc ]
 	# the unit is installed, not enabled or started
-	! systemctl is-enabled bmc-attach@lo.service >/dev/null 2>&1
+	run systemctl is-enabled bmc-attach@lo.service
+	assert_failure
 	dpkg --purge fastpath >/dev/null
 	rm -f "$BATS_FILE_TMPDIR/installed"
 	for t in bmc-attach bmc-stat syrup-steer xrp-lookup kstack-latency fastpath-status; do

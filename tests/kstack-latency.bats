@@ -411,6 +411,7 @@ check_path() {
 	for opt in -j -H -T; do
 		run --separate-stderr kstack-latency --prometheus "$opt"
 		[ "$status" -eq 64 ]
+		# shellcheck disable=SC2154 # stderr: from run --separate-stderr
 		[[ "$stderr" == *"--prometheus and $opt do not mix"* ]]
 	done
 }

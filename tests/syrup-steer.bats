@@ -439,6 +439,7 @@ teardown() {
 	assert_equal "$(grep -v '^#' <<<"$output")" "syrup_up 0"
 	run --separate-stderr steer stats --port "$P1" --prometheus -j
 	[ "$status" -eq 64 ]
+	# shellcheck disable=SC2154 # stderr: from run --separate-stderr
 	[[ "$stderr" == *"--prometheus and -j do not mix"* ]]
 }
 
