@@ -52,7 +52,7 @@ for _ in $(seq 50); do
 done
 echo "sandbox: memcached -U $PORT on $ADDR ($IF_S in netns $NS_S), client in $NS_C"
 
-run bmc-attach "$IF_S" -p "$PORT" --cache-size 64M --netns "$NS_S"
+run bmc-attach "$IF_S" -P "$PORT" --cache-size 64M --netns "$NS_S"
 run bmc-attach -j --status
 
 # BMC caches values whose expiry it saw being set (or, with --max-age, any).

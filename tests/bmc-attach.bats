@@ -49,8 +49,12 @@ pins() { echo "/sys/fs/bpf/bmc/$1"; }
 	run bmc-attach "$IF_S" --mode turbo
 	assert_failure 64
 	assert_output --partial "invalid mode"
+	run bmc-attach "$IF_S" -P 0
+	assert_failure 64
+	# the old -p: still the port, with a warning (units written before)
 	run bmc-attach "$IF_S" -p 0
 	assert_failure 64
+	assert_output --partial "warning: -p is deprecated for the port: use -P or --port"
 	run bmc-attach "$IF_S" --cache-size 12Q
 	assert_failure 64
 	run bmc-attach "$IF_S" --max-age -3
@@ -105,7 +109,7 @@ kernel_before() {
 }
 
 @test "attach pins stats/config/links, 0700, XDP and TC egress in place" {
-	run bmc-attach "$IF_S" --netns "$NS_S" --cache-size 8M -p 11311
+	run bmc-attach "$IF_S" --netns "$NS_S" --cache-size 8M -P 11311
 	assert_success
 	assert_output --partial "BMC attached to $IF_S (native XDP, port 11311"
 	# the peer lives in another namespace: found through its name
@@ -320,7 +324,7 @@ kernel_before() {
 }
 
 @test "commands: attach IFACE, status [IFACE], detach IFACE" {
-	run bmc-attach attach "$IF_S" --netns "$NS_S" --cache-size 4M -p 11411
+	run bmc-attach attach "$IF_S" --netns "$NS_S" --cache-size 4M -P 11411
 	assert_success
 	assert_output --partial "BMC attached to $IF_S (native XDP, port 11411"
 	[ -e "$(pins "$IF_S")/xdp_link" ]

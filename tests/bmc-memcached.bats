@@ -28,7 +28,7 @@ setup_file() {
 	# XDP_TX replies reach the client's veth only if it runs XDP itself.
 	ip netns exec "$NS_C" xdp-pass "$IF_C"
 	start_memcached
-	bmc-attach "$IF_S" -p "$PORT" --cache-size 16M --netns "$NS_S"
+	bmc-attach "$IF_S" -P "$PORT" --cache-size 16M --netns "$NS_S"
 }
 
 teardown_file() {
@@ -492,7 +492,7 @@ write_variants() {
 		-m 64 -d -P "$PIDFILE"
 	FP_WAIT_SECS=20 fp_wait_for udp version
 	# Attached after memcached bound its sockets: found and remembered.
-	run bmc-attach "$IF_S" -p "$PORT" --cache-size 16M --netns "$NS_S" \
+	run bmc-attach "$IF_S" -P "$PORT" --cache-size 16M --netns "$NS_S" \
 		--replace -v
 	assert_success
 	refute_output --partial "could be found"

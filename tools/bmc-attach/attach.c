@@ -33,7 +33,10 @@ const struct attach_opts attach_defaults = {
 };
 
 static const struct argp_option value_options[] = {
-	{"port", 'p', "PORT", 0, "memcached's TCP and UDP port (11211)", 0},
+	{"port", 'P', "PORT", 0, "memcached's TCP and UDP port (11211)", 0},
+	/* -p was the port before one vocabulary made it the PID everywhere;
+	 * kept, with a warning, for units and scripts written then. */
+	{NULL, 'p', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0},
 	{"cache-size", OPT_CACHE, "SIZE", 0,
 	 "Cache memory, K/M/G suffixes (64M)", 0},
 	{"mode", OPT_MODE, "MODE", 0,
@@ -55,6 +58,10 @@ static error_t parse_value(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'p':
+		fp_warn("-p is deprecated for the port: use -P or --port "
+			"(-p is a PID in fastpath's other tools)");
+		/* fall through */
+	case 'P':
 		if (fp_parse_port(arg, &o->port))
 			argp_error(state, "invalid port '%s': want 1..65535",
 				   arg);
