@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,11 +16,25 @@
 #include "netif.h"
 #include "netlink.h"
 
+bool fp_ifname_valid(const char *ifname)
+{
+	size_t n = ifname ? strlen(ifname) : 0;
+
+	if (n == 0 || n >= IF_NAMESIZE || !strcmp(ifname, ".") ||
+	    !strcmp(ifname, ".."))
+		return false;
+	for (; *ifname; ifname++)
+		if (*ifname == '/' || *ifname == ':' ||
+		    isspace((unsigned char)*ifname))
+			return false;
+	return true;
+}
+
 unsigned int fp_ifindex(const char *ifname)
 {
 	unsigned int idx;
 
-	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE) {
+	if (!fp_ifname_valid(ifname)) {
 		fp_error("invalid interface name '%s'", ifname ? ifname : "");
 		return 0;
 	}

@@ -3,10 +3,14 @@
 #ifndef FASTPATH_NETIF_H
 #define FASTPATH_NETIF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Interface index, or prints "tool: no interface named X" and returns 0. */
+/* The kernel's rule (dev_valid_name): 1 to 15 bytes, not "." or "..",
+ * no '/', ':' or white space. Tools check it while parsing (exit 64). */
+bool fp_ifname_valid(const char *ifname);
 unsigned int fp_ifindex(const char *ifname);
 /*
  * setns() into /run/netns/NAME (what `ip netns add` creates). Unlike

@@ -95,8 +95,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case 'I':
-		if (!*arg || strlen(arg) >= 16 || strchr(arg, '/') ||
-		    !strcmp(arg, ".") || !strcmp(arg, ".."))
+		if (!fp_ifname_valid(arg))
 			argp_error(state, "invalid interface name '%s'", arg);
 		env.iface = arg;
 		break;

@@ -49,12 +49,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		al->action = ACT_STATUS;
 		break;
 	case ARGP_KEY_ARG:
-		if (al->attach.iface)
-			argp_error(state,
-				   "unexpected argument '%s': one "
-				   "interface at a time",
-				   arg);
-		al->attach.iface = arg;
+		iface_arg(state, &al->attach.iface, arg);
 		break;
 	case ARGP_KEY_END:
 		if (al->action == ACT_STATUS && al->attach.iface)

@@ -111,12 +111,7 @@ static error_t parse_cmd(int key, char *arg, struct argp_state *state)
 		state->child_inputs[0] = o; /* attach_values_argp */
 		return 0;
 	case ARGP_KEY_ARG:
-		if (o->iface)
-			argp_error(state,
-				   "unexpected argument '%s': one "
-				   "interface at a time",
-				   arg);
-		o->iface = arg;
+		iface_arg(state, &o->iface, arg);
 		return 0;
 	case ARGP_KEY_END:
 		if (!o->iface)

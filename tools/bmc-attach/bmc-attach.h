@@ -59,6 +59,12 @@ int attach_run(const void *opts);
 int detach_run(const void *opts);
 int status_run(const void *opts);
 
+/*
+ * The IFACE argument of every form (state.c): one, and a valid name, or a
+ * usage error (exit 64) like any other bad argument.
+ */
+void iface_arg(struct argp_state *state, const char **slot, const char *arg);
+
 /* alias.c: `bmc-attach IFACE`, `--detach IFACE`, `--status` as before. */
 int alias_main(const struct fp_tool *tool, int argc, char **argv);
 

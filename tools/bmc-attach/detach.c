@@ -21,12 +21,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		o->netns = arg;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (o->iface)
-			argp_error(state,
-				   "unexpected argument '%s': one "
-				   "interface at a time",
-				   arg);
-		o->iface = arg;
+		iface_arg(state, &o->iface, arg);
 		return 0;
 	case ARGP_KEY_END:
 		if (!o->iface)

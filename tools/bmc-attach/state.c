@@ -136,3 +136,15 @@ int bmc_prepare(const char *netns)
 		return FP_EXIT_FAIL;
 	return 0;
 }
+
+void iface_arg(struct argp_state *state, const char **slot, const char *arg)
+{
+	if (*slot)
+		argp_error(state,
+			   "unexpected argument '%s': one interface at "
+			   "a time",
+			   arg);
+	if (!fp_ifname_valid(arg))
+		argp_error(state, "invalid interface name '%s'", arg);
+	*slot = arg;
+}

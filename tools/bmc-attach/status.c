@@ -12,12 +12,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case ARGP_KEY_ARG:
-		if (o->iface)
-			argp_error(state,
-				   "unexpected argument '%s': one "
-				   "interface at a time",
-				   arg);
-		o->iface = arg;
+		iface_arg(state, &o->iface, arg);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;

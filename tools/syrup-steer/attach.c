@@ -347,6 +347,8 @@ static error_t parse_attach(int key, char *arg, struct argp_state *state)
 				   arg);
 		return 0;
 	case 'I':
+		if (!fp_ifname_valid(arg))
+			argp_error(state, "invalid interface name '%s'", arg);
 		o->iface = arg;
 		return 0;
 	case OPT_CPUS:
