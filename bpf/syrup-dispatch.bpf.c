@@ -9,6 +9,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "parse.h"
 #include "syrup-steer.h"
 #include "metadata.h"
 
@@ -34,34 +35,21 @@ int syrup_dispatch(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct udphdr *l4; /* source and dest sit alike in TCP */
+	struct fp_ports *ports;
+	struct fp_l2 l2;
+	struct fp_l3 l3;
 	__u32 key, *slot;
-	__u8 proto;
 
-	if ((void *)(eth + 1) > end)
+	/* VLAN-tagged frames are not IP here: they pass. */
+	if (fp_parse_eth(data, end, 0, &l2) ||
+	    fp_parse_ip(data, end, l2.proto, l2.l3, 0, &l3))
 		return XDP_PASS;
-	if (eth->h_proto == bpf_htons(0x0800)) {
-		struct iphdr *ip = (void *)(eth + 1);
-
-		if ((void *)(ip + 1) > end || ip->ihl < 5 ||
-		    (ip->frag_off & bpf_htons(0x1fff)))
-			return XDP_PASS;
-		proto = ip->protocol;
-		l4 = (void *)ip + ip->ihl * 4;
-	} else if (eth->h_proto == bpf_htons(0x86DD)) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		if ((void *)(ip6 + 1) > end)
-			return XDP_PASS;
-		proto = ip6->nexthdr;
-		l4 = (void *)(ip6 + 1);
-	} else {
+	if (l3.proto != FP_IPPROTO_TCP && l3.proto != FP_IPPROTO_UDP)
 		return XDP_PASS;
-	}
-	if ((proto != 6 && proto != 17) || (void *)(l4 + 1) > end)
+	ports = fp_parse_ports(data, end, l3.l4);
+	if (!ports)
 		return XDP_PASS;
-	key = (__u32)proto << 16 | bpf_ntohs(l4->dest);
+	key = (__u32)l3.proto << 16 | bpf_ntohs(ports->dest);
 	slot = bpf_map_lookup_elem(&syrup_ports, &key);
 	if (slot)
 		bpf_tail_call(ctx, &syrup_progs, *slot);

@@ -26,7 +26,8 @@
  * This header supplies the program entry points (SEC("sk_reuseport") and
  * SEC("xdp")) that parse the packet and call schedule(), the maps syrup-steer
  * pins under /sys/fs/bpf/syrup/PROTO-PORT/, and small helpers. The same
- * policy compiles for both layers. To build a .bpf.o yourself:
+ * policy compiles for both layers. It includes parse.h, installed beside it
+ * (header layouts and the frame walk). To build a .bpf.o yourself:
  *
  *     clang -g -O2 -target bpf -mcpu=v3 -I/usr/local/include \
  *           -I/usr/include/$(gcc -print-multiarch) -c policy.c -o policy.bpf.o
@@ -105,42 +106,19 @@ struct syrup_stat {
 
 #ifdef __bpf__
 
-#define SYRUP_IPPROTO_TCP 6
-#define SYRUP_IPPROTO_UDP 17
+#include "parse.h"
 
-/* Header layouts, spelled out so this file needs no other kernel headers. */
-struct syrup_eth {
-	__u8 dst[6];
-	__u8 src[6];
-	__be16 proto;
-};
+#define SYRUP_IPPROTO_TCP FP_IPPROTO_TCP
+#define SYRUP_IPPROTO_UDP FP_IPPROTO_UDP
 
-struct syrup_ip4 {
-	__u8 ver_ihl;
-	__u8 tos;
-	__be16 tot_len;
-	__be16 id;
-	__be16 frag_off;
-	__u8 ttl;
-	__u8 protocol;
-	__u16 check;
-	__be32 saddr;
-	__be32 daddr;
-};
-
-struct syrup_ip6 {
-	__be32 ver_tc_flow;
-	__be16 payload_len;
-	__u8 nexthdr;
-	__u8 hop_limit;
-	__be32 saddr[4];
-	__be32 daddr[4];
-};
-
-struct syrup_l4 {
-	__be16 source;
-	__be16 dest;
-};
+/*
+ * The header layouts and the frame walk are parse.h's (installed beside
+ * this file); the old names stay for policies that used them.
+ */
+#define syrup_eth fp_ethhdr
+#define syrup_ip4 fp_iphdr
+#define syrup_ip6 fp_ipv6hdr
+#define syrup_l4  fp_ports
 
 /* Per-packet facts the entry point hands to helpers (one per CPU). */
 struct syrup_meta {
@@ -356,59 +334,38 @@ int syrup_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct syrup_conf *conf = syrup_get_conf();
-	struct syrup_eth *eth = data;
-	struct syrup_l4 *l4;
+	struct fp_ports *l4;
 	struct syrup_stat *st;
+	struct fp_l2 l2;
+	struct fp_l3 l3;
 	__u32 hash = 0, idx, cpu;
-	__u8 proto;
 	long ret;
-	void *l4p, *pay;
+	__u32 poff;
+	void *pay;
 
-	if (!conf || (void *)(eth + 1) > end)
+	/* Later IPv4 fragments carry no L4 header: they pass untouched, as
+	 * do VLAN-tagged frames and IPv6 extension headers. */
+	if (!conf || fp_parse_eth(data, end, 0, &l2) ||
+	    fp_parse_ip(data, end, l2.proto, l2.l3, 0, &l3))
 		return XDP_PASS;
-	if (eth->proto == __builtin_bswap16(0x0800)) {
-		struct syrup_ip4 *ip = (void *)(eth + 1);
-		__u32 ihl;
+	if (!l3.v6) {
+		struct fp_iphdr *ip = l3.hdr;
 
-		if ((void *)(ip + 1) > end)
-			return XDP_PASS;
-		/* Later fragments carry no L4 header: leave them alone. */
-		if (ip->frag_off & __builtin_bswap16(0x1fff))
-			return XDP_PASS;
-		ihl = (ip->ver_ihl & 0xf) * 4;
-		if (ihl < sizeof(*ip))
-			return XDP_PASS;
-		proto = ip->protocol;
-		l4p = (void *)ip + ihl;
 		hash = syrup_mix(syrup_mix(0, ip->saddr), ip->daddr);
-	} else if (eth->proto == __builtin_bswap16(0x86DD)) {
-		struct syrup_ip6 *ip6 = (void *)(eth + 1);
+	} else {
+		struct fp_ipv6hdr *ip6 = l3.hdr;
 
-		if ((void *)(ip6 + 1) > end)
-			return XDP_PASS;
-		proto = ip6->nexthdr; /* extension headers: not ours */
-		l4p = ip6 + 1;
 		hash = syrup_mix(syrup_mix(0, ip6->saddr[3]), ip6->daddr[3]);
 		hash = syrup_mix(syrup_mix(hash, ip6->saddr[0]), ip6->saddr[1]);
-	} else {
-		return XDP_PASS;
 	}
-	if (proto != conf->proto)
+	if (l3.proto != conf->proto)
 		return XDP_PASS;
-	l4 = l4p;
-	if ((void *)(l4 + 1) > end)
+	l4 = fp_parse_ports(data, end, l3.l4);
+	if (!l4 || l4->dest != bpf_htons(conf->port))
 		return XDP_PASS;
-	if (l4->dest != __builtin_bswap16(conf->port))
+	if (fp_parse_l4_payload(data, end, l3.l4, l3.proto, &poff))
 		return XDP_PASS;
-	if (proto == SYRUP_IPPROTO_TCP) {
-		__u8 *doff = l4p + 12;
-
-		if ((void *)(doff + 1) > end)
-			return XDP_PASS;
-		pay = l4p + (*doff >> 4) * 4;
-	} else {
-		pay = l4p + 8;
-	}
+	pay = data + poff;
 	if (pay > end)
 		return XDP_PASS;
 	hash = syrup_mix(hash, ((__u32)l4->source << 16) | l4->dest);
