@@ -77,15 +77,14 @@ static void print_stars(FILE *out, uint64_t val, uint64_t max, int width)
 		fputc(i < stars ? '*' : ' ', out);
 }
 
-void fp_hist_print_log2(FILE *out, const struct fp_hist *h, uint64_t divisor,
-			const char *unit)
+int fp_hist_log2_rows(const struct fp_hist *h, uint64_t divisor,
+		      uint64_t rows[FP_HIST_LOG2_ROWS])
 {
-	uint64_t rows[64], max = 0;
 	int last = -1;
 
 	if (!divisor)
 		divisor = 1;
-	memset(rows, 0, sizeof(rows));
+	memset(rows, 0, sizeof(rows[0]) * FP_HIST_LOG2_ROWS);
 	for (unsigned int i = 0; i < FP_HIST_SLOTS; i++) {
 		unsigned int idx;
 
@@ -94,23 +93,39 @@ void fp_hist_print_log2(FILE *out, const struct fp_hist *h, uint64_t divisor,
 		idx = log2_index(fp_hist_slot_low(i) / divisor);
 		rows[idx] += h->slots[i];
 	}
-	for (int i = 0; i < 64; i++) {
-		if (rows[i] > max)
-			max = rows[i];
+	for (int i = 0; i < FP_HIST_LOG2_ROWS; i++)
 		if (rows[i])
 			last = i;
-	}
+	return last;
+}
+
+void fp_hist_log2_range(int row, uint64_t *low, uint64_t *high)
+{
+	*low = (1ULL << (row + 1)) >> 1;
+	*high = (1ULL << (row + 1)) - 1;
+	if (*low == *high)
+		*low -= 1;
+}
+
+void fp_hist_print_log2(FILE *out, const struct fp_hist *h, uint64_t divisor,
+			const char *unit)
+{
+	uint64_t rows[FP_HIST_LOG2_ROWS], max = 0;
+	int last = fp_hist_log2_rows(h, divisor, rows);
+
 	if (last < 0)
 		return;
+	for (int i = 0; i <= last; i++)
+		if (rows[i] > max)
+			max = rows[i];
 
 	fprintf(out, "%*s%-*s : count    distribution\n", 10, "", 14, unit);
 	for (int i = 0; i <= last; i++) {
-		unsigned long long low = (1ULL << (i + 1)) >> 1;
-		unsigned long long high = (1ULL << (i + 1)) - 1;
+		uint64_t low, high;
 
-		if (low == high)
-			low -= 1;
-		fprintf(out, "%*llu -> %-*llu : %-8llu |", 10, low, 10, high,
+		fp_hist_log2_range(i, &low, &high);
+		fprintf(out, "%*llu -> %-*llu : %-8llu |", 10,
+			(unsigned long long)low, 10, (unsigned long long)high,
 			(unsigned long long)rows[i]);
 		print_stars(out, rows[i], max, 30);
 		fprintf(out, "|\n");

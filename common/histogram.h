@@ -23,6 +23,16 @@ uint64_t fp_hist_count(const struct fp_hist *h);
 double fp_hist_percentile(const struct fp_hist *h, double pct);
 
 /*
+ * The log2 rows of the bcc-style view, values divided by `divisor` first:
+ * row i holds [low, high] from fp_hist_log2_range. Returns the last row
+ * that is not empty, -1 if none.
+ */
+#define FP_HIST_LOG2_ROWS 64
+int fp_hist_log2_rows(const struct fp_hist *h, uint64_t divisor,
+		      uint64_t rows[FP_HIST_LOG2_ROWS]);
+void fp_hist_log2_range(int row, uint64_t *low, uint64_t *high);
+
+/*
  * bcc-style log2 view, values divided by `divisor` first (1000 turns ns
  * into usecs):
  *      usecs               : count    distribution

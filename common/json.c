@@ -239,3 +239,38 @@ void fp_json_kv_bool(struct fp_json *j, const char *key, bool v)
 	fp_json_key(j, key);
 	fp_json_bool(j, v);
 }
+
+void fp_json_kv_string_or_null(struct fp_json *j, const char *key,
+			       const char *s)
+{
+	fp_json_key(j, key);
+	if (s && *s)
+		fp_json_string(j, s);
+	else
+		fp_json_null(j);
+}
+
+void fp_json_kv_u64_or_null(struct fp_json *j, const char *key, bool have,
+			    uint64_t v)
+{
+	fp_json_key(j, key);
+	if (have)
+		fp_json_u64(j, v);
+	else
+		fp_json_null(j);
+}
+
+void fp_json_kv_double_or_null(struct fp_json *j, const char *key, bool have,
+			       double v, int decimals)
+{
+	fp_json_key(j, key);
+	if (have)
+		fp_json_double(j, v, decimals);
+	else
+		fp_json_null(j);
+}
+
+void fp_json_kv_ts(struct fp_json *j, double ts)
+{
+	fp_json_kv_double(j, "ts", ts, 6);
+}

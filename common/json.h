@@ -44,6 +44,19 @@ void fp_json_kv_i64(struct fp_json *j, const char *key, int64_t v);
 void fp_json_kv_double(struct fp_json *j, const char *key, double v,
 		       int decimals);
 void fp_json_kv_bool(struct fp_json *j, const char *key, bool v);
+/*
+ * Keys never disappear between lines: where a value does not apply or is
+ * unknown, the key is there with null. A NULL or empty string is null;
+ * the number is null unless `have`.
+ */
+void fp_json_kv_string_or_null(struct fp_json *j, const char *key,
+			       const char *s);
+void fp_json_kv_u64_or_null(struct fp_json *j, const char *key, bool have,
+			    uint64_t v);
+void fp_json_kv_double_or_null(struct fp_json *j, const char *key, bool have,
+			       double v, int decimals);
+/* "ts": wall-clock seconds with microseconds, the first key of every object. */
+void fp_json_kv_ts(struct fp_json *j, double ts);
 
 /* Writes s quoted and escaped, for callers that print JSON by hand. */
 void fp_json_write_escaped(FILE *out, const char *s, size_t len);

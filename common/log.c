@@ -9,6 +9,7 @@
 #include "json.h"
 #include "log.h"
 #include "options.h"
+#include "output.h"
 
 const char *fp_tool_name = "fastpath";
 
@@ -41,6 +42,7 @@ static void vreport(const char *prefix, const char *fmt, va_list args)
 		fflush(stderr);
 		fp_json_init(&j, stdout);
 		fp_json_object_begin(&j);
+		fp_json_kv_ts(&j, fp_wall_time());
 		fp_json_kv_string(&j, "error", msg);
 		fp_json_object_end(&j);
 		fp_json_newline(&j);

@@ -92,6 +92,18 @@ int main(void)
 			   strstr(buf, "8 -> 15         : 2        "
 				       "|******************************|"),
 		   "hist: bcc-style log2 rows in usecs");
+
+	uint64_t rows[FP_HIST_LOG2_ROWS], low, high;
+	int last = fp_hist_log2_rows(&us, 1000, rows);
+
+	fp_hist_log2_range(3, &low, &high);
+	UNIT_CHECK(
+		last == 3 && rows[0] == 1 && rows[3] == 2 && rows[1] == 0 &&
+			low == 8 && high == 15,
+		"hist: log2 rows and their ranges, as the text view has them");
+	struct fp_hist none = {0};
+	UNIT_CHECK(fp_hist_log2_rows(&none, 1, rows) == -1,
+		   "hist: no rows in an empty histogram");
 	if (unit_failures)
 		printf("# %s", buf);
 	return unit_done();

@@ -77,6 +77,17 @@ static void two_records(struct fp_json *j)
 	fp_json_newline(j);
 }
 
+static void or_null(struct fp_json *j)
+{
+	fp_json_object_begin(j);
+	fp_json_kv_string_or_null(j, "a", "x");
+	fp_json_kv_string_or_null(j, "b", "");
+	fp_json_kv_string_or_null(j, "c", NULL);
+	fp_json_kv_u64_or_null(j, "d", true, 7);
+	fp_json_kv_u64_or_null(j, "e", false, 7);
+	fp_json_object_end(j);
+}
+
 int main(void)
 {
 	UNIT_STREQ(render(nested),
@@ -93,5 +104,8 @@ int main(void)
 		   "json: NUL inside a string and NaN as null");
 	UNIT_STREQ(render(two_records), "{\"a\":1}\n{\"b\":2}\n",
 		   "json: newline starts a fresh record");
+	UNIT_STREQ(render(or_null),
+		   "{\"a\":\"x\",\"b\":null,\"c\":null,\"d\":7,\"e\":null}",
+		   "json: keys stay, with null where there is no value");
 	return unit_done();
 }
