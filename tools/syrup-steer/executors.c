@@ -192,9 +192,24 @@ int executors_fill_map(const struct executors *ex, const struct policy *p,
 						fp_strerror(-errno));
 			continue;
 		}
-		if (!bpf_map_update_elem(socks_fd, &i, &fd, BPF_ANY))
+		/*
+		 * EBUSY: another reuseport map holds the socket. After a
+		 * detach that is the old map until the kernel frees it, which
+		 * it does later, from a workqueue: give it 2 s.
+		 */
+		err = 0;
+		for (int try = 0; try < 40; try++) {
+			if (!bpf_map_update_elem(socks_fd, &i, &fd, BPF_ANY)) {
+				err = 0;
+				break;
+			}
+			err = -errno;
+			if (err != -EBUSY)
+				break;
+			usleep(50 * 1000);
+		}
+		if (!err)
 			continue;
-		err = -errno;
 		return fp_error("cannot add the socket of process %u (fd %u) "
 				"as executor %u: %s%s",
 				e->info.pid, e->info.fd, i, fp_strerror(err),
