@@ -147,7 +147,7 @@ kernel_before() {
 	run bmc-attach "$IF_S" --netns "$NS_S" --replace --cache-size 4M
 	assert_success
 	run bmc-attach --status -j
-	[ "$(echo "$output" | grep "\"iface\":\"$IF_S\"" | jq -r .cache_size)" = 4194304 ]
+	[ "$(echo "$output" | grep "\"iface\":\"$IF_S\"" | jq -r .cache_size_bytes)" = 4194304 ]
 	run tc -n "$NS_S" filter show dev "$IF_S" egress
 	[ "$(echo "$output" | grep -c bmc_tx)" = 1 ]
 }
@@ -194,7 +194,7 @@ kernel_before() {
 	assert_output "bmc-attach: BMC is not attached to $IF_S: nothing to detach"
 	run bmc-attach --detach "$IF_S" --netns "$NS_S" -j
 	assert_success
-	assert_output "{\"detached\":\"$IF_S\",\"was_attached\":false}"
+	assert_output --regexp "^\{\"ts\":[0-9.]+,\"detached\":\"$IF_S\",\"was_attached\":false\}$"
 }
 
 @test "veth whose peer has no XDP program: warning" {
@@ -340,7 +340,7 @@ kernel_before() {
 	# -j (and -v) may also come before the command
 	run bmc-attach -j status "$IF_S"
 	assert_success
-	[ "$(jq -r .cache_size <<<"$output")" = 4194304 ]
+	[ "$(jq -r .cache_size_bytes <<<"$output")" = 4194304 ]
 	run bmc-attach status "$VA"
 	assert_success
 	assert_output "bmc-attach: BMC is not attached to $VA"
@@ -362,7 +362,7 @@ kernel_before() {
 	refute_output --partial "bmc"
 	run bmc-attach detach "$IF_S" --netns "$NS_S" -j
 	assert_success
-	assert_output "{\"detached\":\"$IF_S\",\"was_attached\":false}"
+	assert_output --regexp "^\{\"ts\":[0-9.]+,\"detached\":\"$IF_S\",\"was_attached\":false\}$"
 }
 
 @test "old forms and commands act on the same pins" {

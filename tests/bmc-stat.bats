@@ -102,14 +102,15 @@ teardown_file() {
 	[[ "$stderr" == *"$IF_TYPE/stats is not a BMC stats map"* ]]
 }
 
-@test "-j: JSON Lines with every counter, hit rate in percent" {
+@test "-j: JSON Lines with every counter, hit rate as a ratio, the window in seconds" {
 	run bmc-stat -I "$IF_A" -j
 	assert_success
 	[ "${#lines[@]}" -eq 1 ]
 	run jq -e --arg ifc "$IF_A" --argjson n "$NCPU" '
 		.iface == $ifc and (.ts | type) == "number" and
 		.gets == 100 * $n and .hits == 95 * $n and .misses == 5 * $n and
-		.hit_rate == 95 and .fills == 5 * $n and
+		.hit_rate == 0.95 and .fills == 5 * $n and
+		(.interval_s | type) == "number" and
 		.invalidations == $n and .evictions == 2 * $n and
 		.passes == 3 * $n and .flushes == 4 * $n and
 		.stale_fills == 5 * $n and .expired == 6 * $n and
@@ -122,8 +123,12 @@ teardown_file() {
 	run bmc-stat -I "$IF_SMALL-z" -j
 	rm -rf "${PIN_ROOT:?}/$IF_SMALL-z"
 	assert_success
-	run jq -e '.gets == 0 and .hit_rate == null' <<<"$output"
+	local line=$output
+	run jq -e '.gets == 0 and .hit_rate == null and .port == null' <<<"$line"
 	assert_success
+	# the same keys as a line with everything known: none go missing
+	run jq -c 'keys' <<<"$line"
+	assert_output "$(bmc-stat -I "$IF_A" -j | jq -c keys)"
 }
 
 @test "-i/-n: one line per interval, deltas not totals" {
@@ -145,7 +150,7 @@ teardown_file() {
 		length == 4 and
 		(map(.gets) | add) == 20 * $n and (map(.hits) | add) == 15 * $n and
 		(map(.misses) | add) == 5 * $n and (map(.fills) | add) == 0 and
-		all(.interval > 0)' "$out"
+		all(.interval_s > 0)' "$out"
 	assert_success
 }
 

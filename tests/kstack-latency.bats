@@ -358,6 +358,17 @@ check_path() {
 	assert_success
 }
 
+@test "kstack-latency: -H with -j gives each layer its histogram rows, summing to its count" {
+	start_tracer -d "$DISK_A" -j -H
+	direct_reads "$LOOP_A" 25
+	stop_tracer
+	run jq -e '
+		([.layers[] | (.hist_us | map(.count) | add) == .count] | all) and
+		([.layers[].hist_us[] | .low_us <= .high_us] | all) and
+		(.unattributed_hist_us | type) == "array"' "$OUT"
+	assert_success
+}
+
 @test "kstack-latency: the table has a row per layer and the shares" {
 	start_tracer -d "$DISK_A" -T
 	direct_reads "$LOOP_A" 50

@@ -136,7 +136,7 @@ teardown() {
 	assert_output --partial "cannot read policy ./nosuch.c"
 	run steer stats --port "$PNONE" -j
 	assert_failure 1
-	assert_line --partial '{"error":'
+	assert_line --regexp '^\{"ts":[0-9.]+,"error":'
 }
 
 @test "status without privileges says so instead of showing nothing" {
@@ -449,7 +449,7 @@ teardown() {
 	run steer stats --port "$P1" -i 0.2 -n 2 -j
 	assert_success
 	[ "${#lines[@]}" -eq 2 ]
-	run jq -e '.interval == 0.2 and (.executors | length) == 4' <<<"${lines[0]}"
+	run jq -e '.interval_s == 0.2 and (.executors | length) == 4' <<<"${lines[0]}"
 	assert_success
 	steer detach --port "$P1"
 }

@@ -203,7 +203,7 @@ static int open_iface(struct iface *ifc, const char *name)
 		if (env.prometheus)
 			return NOT_ATTACHED; /* bmc_up 0, not an error */
 		return fp_error("BMC is not attached to %s (attach it with "
-				"'bmc-attach %s')",
+				"'bmc-attach attach %s')",
 				name, name);
 	}
 	ifc->stats_fd = bpf_obj_get(path);
@@ -347,26 +347,44 @@ static void print_text(const struct iface *ifc, const __u64 *v)
 	fp_table_row(stdout, cols, ncols, vals);
 }
 
+/*
+ * Every line has every key (null where unknown); interval_s is the window
+ * the counters cover: the interval with -i, else the time since attach.
+ * hit_rate is a ratio, 0..1, null before the first GET.
+ */
 static void print_json(const struct iface *ifc, const __u64 *v, double seconds)
 {
+	double now = fp_wall_time();
 	struct fp_json j;
 	size_t i;
 
 	fp_json_init(&j, stdout);
 	fp_json_object_begin(&j);
-	fp_json_kv_double(&j, "ts", fp_wall_time(), 6);
+	fp_json_kv_ts(&j, now);
 	fp_json_kv_string(&j, "iface", ifc->name);
+	fp_json_key(&j, "interval_s");
 	if (fp_opts.interval > 0)
-		fp_json_kv_double(&j, "interval", seconds, 3);
+		fp_json_double(&j, seconds, 3);
+	else if (ifc->have_config && ifc->config.attached_at)
+		fp_json_double(&j, now - (double)ifc->config.attached_at, 3);
+	else
+		fp_json_null(&j);
 	for (i = 0; i < NR_COUNTERS; i++) {
 		fp_json_kv_u64(&j, counters[i].name, v[i]);
 		if (i == C_MISSES)
-			fp_json_kv_double(&j, "hit_rate", hit_rate(v), 2);
+			fp_json_kv_double(&j, "hit_rate", hit_rate(v) / 100.0,
+					  4);
 	}
-	if (ifc->have_config) {
-		fp_json_kv_u64(&j, "port", ifc->config.port);
-		fp_json_kv_u64(&j, "cache_entries", ifc->config.cache_entries);
-	}
+	fp_json_key(&j, "port");
+	if (ifc->have_config)
+		fp_json_u64(&j, ifc->config.port);
+	else
+		fp_json_null(&j);
+	fp_json_key(&j, "cache_entries");
+	if (ifc->have_config)
+		fp_json_u64(&j, ifc->config.cache_entries);
+	else
+		fp_json_null(&j);
 	fp_json_object_end(&j);
 	fp_json_newline(&j);
 }
@@ -530,9 +548,10 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		if (n == 0) {
-			err = fp_error("BMC is not attached (no pins under %s; "
-				       "attach it with 'bmc-attach IFACE')",
-				       BMC_PIN_ROOT);
+			err = fp_error(
+				"BMC is not attached (no pins under %s; "
+				"attach it with 'bmc-attach attach IFACE')",
+				BMC_PIN_ROOT);
 			goto cleanup;
 		}
 		/*

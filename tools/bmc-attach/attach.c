@@ -379,13 +379,14 @@ static void print_attached(const char *iface, const char *dir,
 
 		fp_json_init(&j, stdout);
 		fp_json_object_begin(&j);
+		fp_json_kv_ts(&j, fp_wall_time());
 		fp_json_kv_string(&j, "attached", iface);
 		fp_json_kv_u64(&j, "ifindex", cfg->ifindex);
 		fp_json_kv_string(&j, "mode", fp_xdp_mode_name(cfg->xdp_mode));
 		fp_json_kv_u64(&j, "port", cfg->port);
-		fp_json_kv_u64(&j, "cache_size", cfg->cache_size);
+		fp_json_kv_u64(&j, "cache_size_bytes", cfg->cache_size);
 		fp_json_kv_u64(&j, "cache_entries", cfg->cache_entries);
-		fp_json_kv_u64(&j, "max_age", cfg->max_age);
+		fp_json_kv_u64(&j, "max_age_s", cfg->max_age);
 		fp_json_kv_string(&j, "pins", dir);
 		fp_json_object_end(&j);
 		fp_json_newline(&j);

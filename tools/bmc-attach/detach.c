@@ -75,6 +75,7 @@ static void print_detached(const char *iface, bool was_attached)
 	}
 	fp_json_init(&j, stdout);
 	fp_json_object_begin(&j);
+	fp_json_kv_ts(&j, fp_wall_time());
 	fp_json_kv_string(&j, "detached", iface);
 	fp_json_kv_bool(&j, "was_attached", was_attached);
 	fp_json_object_end(&j);

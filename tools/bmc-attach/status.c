@@ -57,15 +57,16 @@ static void print_json(struct fp_json *j, const char *iface,
 		       const struct bmc_config *cfg, const char *state)
 {
 	fp_json_object_begin(j);
+	fp_json_kv_ts(j, fp_wall_time());
 	fp_json_kv_string(j, "iface", iface);
 	fp_json_kv_u64(j, "ifindex", cfg->ifindex);
 	fp_json_kv_string(j, "mode", fp_xdp_mode_name(cfg->xdp_mode));
 	fp_json_kv_u64(j, "port", cfg->port);
-	fp_json_kv_u64(j, "cache_size", cfg->cache_size);
+	fp_json_kv_u64(j, "cache_size_bytes", cfg->cache_size);
 	fp_json_kv_u64(j, "cache_entries", cfg->cache_entries);
-	fp_json_kv_u64(j, "max_age", cfg->max_age);
+	fp_json_kv_u64(j, "max_age_s", cfg->max_age);
 	fp_json_kv_u64(j, "netns_ino", cfg->netns_ino);
-	fp_json_kv_u64(j, "attached_at", cfg->attached_at);
+	fp_json_kv_u64(j, "attached_at_s", cfg->attached_at);
 	fp_json_kv_string(j, "state", state);
 	fp_json_object_end(j);
 	fp_json_newline(j);

@@ -302,7 +302,7 @@ static void report(const struct entry *e, const struct netns_table *t,
 
 		fp_json_init(&j, stdout);
 		fp_json_object_begin(&j);
-		fp_json_kv_double(&j, "ts", fp_wall_time(), 6);
+		fp_json_kv_ts(&j, fp_wall_time());
 		fp_json_kv_string(&j, "kind", kind_name(e->kind));
 		fp_json_kv_string(&j, "name", e->name);
 		fp_json_key(&j, "netns");

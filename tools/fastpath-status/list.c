@@ -56,27 +56,6 @@ static void print_row(const struct entry *e, const struct netns_table *t,
 	}
 }
 
-static void kv_string_or_null(struct fp_json *j, const char *key, const char *s)
-{
-	if (s && *s) {
-		fp_json_kv_string(j, key, s);
-	} else {
-		fp_json_key(j, key);
-		fp_json_null(j);
-	}
-}
-
-static void kv_u64_or_null(struct fp_json *j, const char *key, bool have,
-			   __u64 v)
-{
-	if (have) {
-		fp_json_kv_u64(j, key, v);
-	} else {
-		fp_json_key(j, key);
-		fp_json_null(j);
-	}
-}
-
 /* Every object has every key (null when it does not apply). */
 static void print_json(const struct entry *e, const struct netns_table *t)
 {
@@ -86,37 +65,38 @@ static void print_json(const struct entry *e, const struct netns_table *t)
 
 	fp_json_init(&j, stdout);
 	fp_json_object_begin(&j);
-	fp_json_kv_double(&j, "ts", fp_wall_time(), 6);
+	fp_json_kv_ts(&j, fp_wall_time());
 	fp_json_kv_string(&j, "kind", kind_name(e->kind));
 	fp_json_kv_string(&j, "name", e->name);
 	fp_json_kv_string(&j, "state", state_name(e->state));
-	kv_string_or_null(&j, "reason", e->reason);
-	kv_string_or_null(&j, "netns", ns ? ns->name : NULL);
-	kv_u64_or_null(&j, "netns_ino", e->have_netns, e->netns_ino);
-	kv_string_or_null(&j, "iface", e->iface);
-	kv_u64_or_null(&j, "ifindex", e->ifindex, e->ifindex);
-	kv_string_or_null(&j, "proto",
-			  e->kind != KIND_SYRUP || !e->port ? NULL
-			  : e->proto == 6		    ? "tcp"
-							    : "udp");
-	kv_u64_or_null(&j, "port", e->port, e->port);
+	fp_json_kv_string_or_null(&j, "reason", e->reason);
+	fp_json_kv_string_or_null(&j, "netns", ns ? ns->name : NULL);
+	fp_json_kv_u64_or_null(&j, "netns_ino", e->have_netns, e->netns_ino);
+	fp_json_kv_string_or_null(&j, "iface", e->iface);
+	fp_json_kv_u64_or_null(&j, "ifindex", e->ifindex, e->ifindex);
+	fp_json_kv_string_or_null(&j, "proto",
+				  e->kind != KIND_SYRUP || !e->port ? NULL
+				  : e->proto == 6		    ? "tcp"
+								    : "udp");
+	fp_json_kv_u64_or_null(&j, "port", e->port, e->port);
 	fp_json_key(&j, "ports");
 	fp_json_array_begin(&j);
 	for (int i = 0; i < e->nr_ports; i++)
 		fp_json_string(&j, e->ports[i]);
 	fp_json_array_end(&j);
-	kv_string_or_null(&j, "layer", e->layer);
-	kv_string_or_null(&j, "policy", e->policy);
-	kv_string_or_null(&j, "xdp_mode", e->xdp_mode);
-	kv_u64_or_null(&j, "prog_id", e->prog_id, e->prog_id);
+	fp_json_kv_string_or_null(&j, "layer", e->layer);
+	fp_json_kv_string_or_null(&j, "policy", e->policy);
+	fp_json_kv_string_or_null(&j, "xdp_mode", e->xdp_mode);
+	fp_json_kv_u64_or_null(&j, "prog_id", e->prog_id, e->prog_id);
 	fp_json_key(&j, "prog_ids");
 	fp_json_array_begin(&j);
 	for (int i = 0; i < e->nr_progs; i++)
 		fp_json_u64(&j, e->prog_ids[i]);
 	fp_json_array_end(&j);
-	kv_string_or_null(&j, "tool", e->tool);
-	kv_string_or_null(&j, "version", e->version);
-	kv_u64_or_null(&j, "attached_at", e->attached_at, e->attached_at);
+	fp_json_kv_string_or_null(&j, "tool", e->tool);
+	fp_json_kv_string_or_null(&j, "version", e->version);
+	fp_json_kv_u64_or_null(&j, "attached_at_s", e->attached_at,
+			       e->attached_at);
 	fp_json_kv_string(&j, "pins", e->dir);
 	fp_json_key(&j, "objects");
 	fp_json_array_begin(&j);
@@ -126,9 +106,9 @@ static void print_json(const struct entry *e, const struct netns_table *t)
 		fp_json_object_begin(&j);
 		fp_json_kv_string(&j, "name", p->name);
 		fp_json_kv_string(&j, "type", p->type);
-		kv_u64_or_null(&j, "id", p->id, p->id);
-		kv_u64_or_null(&j, "prog_id", p->prog_id, p->prog_id);
-		kv_string_or_null(&j, "info", p->what);
+		fp_json_kv_u64_or_null(&j, "id", p->id, p->id);
+		fp_json_kv_u64_or_null(&j, "prog_id", p->prog_id, p->prog_id);
+		fp_json_kv_string_or_null(&j, "info", p->what);
 		fp_json_object_end(&j);
 	}
 	fp_json_array_end(&j);

@@ -59,6 +59,7 @@ static void print_detached(const struct pinned *p, int released)
 
 		fp_json_init(&j, stdout);
 		fp_json_object_begin(&j);
+		fp_json_kv_ts(&j, fp_wall_time());
 		fp_json_kv_string(&j, "proto", proto_name(in->proto));
 		fp_json_kv_u64(&j, "port", in->port);
 		fp_json_kv_string(&j, "layer", layer_name(in->layer));

@@ -27,6 +27,7 @@ static void print_json(const struct set_opts *o, const struct syrup_info *in)
 
 	fp_json_init(&j, stdout);
 	fp_json_object_begin(&j);
+	fp_json_kv_ts(&j, fp_wall_time());
 	fp_json_kv_string(&j, "proto", proto_name(in->proto));
 	fp_json_kv_u64(&j, "port", in->port);
 	fp_json_key(&j, "set");

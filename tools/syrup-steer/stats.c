@@ -76,25 +76,32 @@ static void report_json(const struct pinned *p, const struct syrup_stat *d,
 	const struct syrup_info *in = &p->info;
 	struct fp_json j;
 
+	double now = fp_wall_time();
+	bool xdp = in->layer == SYRUP_LAYER_XDP;
+
 	fp_json_init(&j, stdout);
 	fp_json_object_begin(&j);
-	if (fp_opts.timestamp || fp_opts.interval)
-		fp_json_kv_double(&j, "ts", fp_wall_time(), 6);
+	fp_json_kv_ts(&j, now);
 	fp_json_kv_string(&j, "proto", proto_name(in->proto));
 	fp_json_kv_u64(&j, "port", in->port);
 	fp_json_kv_string(&j, "layer", layer_name(in->layer));
 	fp_json_kv_string(&j, "policy", in->policy);
-	if (fp_opts.interval)
-		fp_json_kv_double(&j, "interval", fp_opts.interval, 3);
+	/* the seconds the counts cover: the interval, or since attach */
+	fp_json_kv_double(&j, "interval_s",
+			  fp_opts.interval ? fp_opts.interval
+					   : now - (double)in->attached_at,
+			  3);
 	fp_json_key(&j, "executors");
 	fp_json_array_begin(&j);
 	for (__u32 i = 0; i < in->nr_executors; i++) {
 		fp_json_object_begin(&j);
 		fp_json_kv_u64(&j, "index", i);
-		if (in->layer == SYRUP_LAYER_XDP)
-			fp_json_kv_u64(&j, "cpu", p->execs[i].cpu);
+		fp_json_kv_u64_or_null(&j, "cpu", xdp, p->execs[i].cpu);
+		fp_json_key(&j, "open");
+		if (xdp)
+			fp_json_null(&j);
 		else
-			fp_json_kv_bool(&j, "open", pinned_executor_open(p, i));
+			fp_json_bool(&j, pinned_executor_open(p, i));
 		json_stat(&j, NULL, &d[i]);
 		fp_json_object_end(&j);
 	}

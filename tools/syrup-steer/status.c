@@ -11,22 +11,22 @@
 static void status_json(const struct pinned *p, __u32 closed, struct fp_json *j)
 {
 	const struct syrup_info *in = &p->info;
+	bool xdp = in->layer == SYRUP_LAYER_XDP;
 
 	fp_json_object_begin(j);
+	fp_json_kv_ts(j, fp_wall_time());
 	fp_json_kv_string(j, "proto", proto_name(in->proto));
 	fp_json_kv_u64(j, "port", in->port);
 	fp_json_kv_string(j, "layer", layer_name(in->layer));
 	fp_json_kv_string(j, "policy", in->policy);
 	fp_json_kv_bool(j, "builtin", in->builtin != SYRUP_USER);
-	if (in->layer == SYRUP_LAYER_XDP) {
-		fp_json_kv_string(j, "iface", in->iface);
-		fp_json_kv_string(j, "xdp_mode",
-				  fp_xdp_mode_name(in->xdp_mode));
-	}
-	if (in->netns[0])
-		fp_json_kv_string(j, "netns", in->netns);
+	/* every key on every line: null where the layer has no such thing */
+	fp_json_kv_string_or_null(j, "iface", xdp ? in->iface : NULL);
+	fp_json_kv_string_or_null(j, "xdp_mode",
+				  xdp ? fp_xdp_mode_name(in->xdp_mode) : NULL);
+	fp_json_kv_string_or_null(j, "netns", in->netns);
 	fp_json_kv_string(j, "pins", p->dir);
-	fp_json_kv_u64(j, "attached_at", in->attached_at);
+	fp_json_kv_u64(j, "attached_at_s", in->attached_at);
 	fp_json_kv_u64(j, "closed", closed);
 	fp_json_key(j, "executors");
 	fp_json_array_begin(j);
@@ -35,15 +35,16 @@ static void status_json(const struct pinned *p, __u32 closed, struct fp_json *j)
 
 		fp_json_object_begin(j);
 		fp_json_kv_u64(j, "index", i);
-		if (in->layer == SYRUP_LAYER_XDP) {
-			fp_json_kv_u64(j, "cpu", e->cpu);
-		} else {
-			fp_json_kv_u64(j, "pid", e->pid);
-			fp_json_kv_u64(j, "fd", e->fd);
-			fp_json_kv_string(j, "comm", e->comm);
-			fp_json_kv_u64(j, "inode", e->inode);
-			fp_json_kv_bool(j, "open", pinned_executor_open(p, i));
-		}
+		fp_json_kv_u64_or_null(j, "cpu", xdp, e->cpu);
+		fp_json_kv_u64_or_null(j, "pid", !xdp, e->pid);
+		fp_json_kv_u64_or_null(j, "fd", !xdp, e->fd);
+		fp_json_kv_string_or_null(j, "comm", xdp ? NULL : e->comm);
+		fp_json_kv_u64_or_null(j, "inode", !xdp, e->inode);
+		fp_json_key(j, "open");
+		if (xdp)
+			fp_json_null(j);
+		else
+			fp_json_bool(j, pinned_executor_open(p, i));
 		fp_json_object_end(j);
 	}
 	fp_json_array_end(j);
