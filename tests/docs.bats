@@ -164,3 +164,103 @@ $want"
 	[ -z "$missing$wrong" ] || fail "no SPDX line:$missing; not LGPL-2.1 OR BSD-2-Clause:$wrong"
 	[ -f "$FP_ROOT/LICENSES/LGPL-2.1" ] && [ -f "$FP_ROOT/LICENSES/BSD-2-Clause" ] && [ -f "$FP_ROOT/LICENSE" ]
 }
+
+# TOOL [COMMAND]... every tool, and each command of those that have them.
+tool_commands() {
+	local t c
+	for t in kstack-latency bmc-attach bmc-stat syrup-steer xrp-lookup fastpath-status; do
+		echo "$t"
+		for c in $("$FP_BUILD/$t" --help 2>/dev/null |
+			awk '/^COMMANDS:/ { on = 1; next } on && /^ +[a-z]/ { print $1 } on && /^$/ { on = 0 }'); do
+			[ "$c" = help ] || echo "$t $c"
+		done
+	done
+}
+
+@test "one option vocabulary: every tool's and command's --help keeps the README's table" {
+	local -A want=([p]=pid [P]=port [I]=interface [c]=comm [d]=disk [i]=interval
+		[n]=count [j]=json [T]=timestamp [v]=verbose [V]=version)
+	local -A letter=() seen=()
+	local k bad="" line short long cmd
+	for k in "${!want[@]}"; do letter[${want[$k]}]=$k; done
+	while read -r cmd; do
+		# shellcheck disable=SC2086 # TOOL and COMMAND, split on purpose
+		while read -r line; do
+			short="" long=""
+			[[ "$line" =~ ^-([A-Za-z]),\ --([a-z-]+) ]] && short=${BASH_REMATCH[1]} long=${BASH_REMATCH[2]}
+			[[ -z "$long" && "$line" =~ ^--([a-z-]+) ]] && long=${BASH_REMATCH[1]}
+			[ -n "$long" ] || continue
+			if [ -n "$short" ] && [ -n "${want[$short]:-}" ] && [ "${want[$short]}" != "$long" ]; then
+				bad="$bad
+$cmd: -$short is --$long, not --${want[$short]}"
+			fi
+			# beyond the table: one letter, one meaning, across the tools
+			if [ -n "$short" ]; then
+				if [ -n "${seen[$short]:-}" ] && [ "${seen[$short]%% *}" != "$long" ]; then
+					bad="$bad
+$cmd: -$short is --$long, but --${seen[$short]}"
+				fi
+				[ -n "${seen[$short]:-}" ] || seen[$short]="$long in ${cmd%% *}"
+			fi
+			if [ -n "${letter[$long]:-}" ] && [ "$short" != "${letter[$long]}" ]; then
+				bad="$bad
+$cmd: --$long wants -${letter[$long]}"
+			fi
+		done < <("$FP_BUILD"/$cmd --help 2>&1 | sed -E 's/^ +//' | grep -E '^-')
+	done < <(tool_commands)
+	[ -z "$bad" ] || fail "options off the vocabulary:$bad"
+}
+
+@test "exit codes: an unknown option is 64 in every tool and command, an empty interface 64 too" {
+	local cmd bad=""
+	while read -r cmd; do
+		# shellcheck disable=SC2086 # TOOL and COMMAND, split on purpose
+		"$FP_BUILD"/$cmd --no-such-option >/dev/null 2>&1 && bad="$bad
+$cmd: exit 0" || {
+			local rc=$?
+			[ "$rc" -eq 64 ] || bad="$bad
+$cmd: exit $rc"
+		}
+	done < <(tool_commands)
+	[ -z "$bad" ] || fail "not 64:$bad"
+	run "$FP_BUILD/bmc-attach" attach ""
+	[ "$status" -eq 64 ]
+	run "$FP_BUILD/bmc-stat" -I ""
+	[ "$status" -eq 64 ]
+	run "$FP_BUILD/syrup-steer" attach -P 9000 --policy rr --layer xdp -I ""
+	[ "$status" -eq 64 ]
+}
+
+@test "JSON keys: every number the tools print carries its unit, or is a count or an id" {
+	# Keys that are counts, identifiers or dimensionless by nature.
+	local -a unitless=(port ifindex count prog_id netns_ino layers key keys index
+		cpu cache_entries cache_layers unattributed threads sum steered requests
+		pid nodes lo hi ios insns_processed inode inflight id fd fallback errors
+		dropped closed)
+	local key bad="" list=" ${unitless[*]} "
+	while read -r key; do
+		[[ "$key" =~ _(ns|us|s|bytes)$|_per_(lookup|sec)$|_(rate|share)$ ]] && continue
+		[[ "$list" == *" $key "* ]] && continue
+		bad="$bad $key"
+	done < <(grep -rhoE 'fp_json_kv_(u64|i64|double)(_or_null)?\([^"]*"[a-z0-9_]+"' \
+		"$FP_ROOT/tools" | grep -oE '"[a-z0-9_]+"' | tr -d '"' | sort -u)
+	[ -z "$bad" ] || fail "numbers without a unit in the key:$bad"
+}
+
+@test "JSON lines: every object has ts, errors included" {
+	local out line bad=""
+	out=$(
+		"$FP_BUILD/xrp-lookup" verify -j bpfkv-get 2>/dev/null
+		"$FP_BUILD/xrp-lookup" get -j /nonexistent/db 1 2>/dev/null
+		"$FP_BUILD/bmc-stat" -j -I fpnosuch0 2>/dev/null
+		"$FP_BUILD/syrup-steer" stats -j -P 1 2>/dev/null
+		"$FP_BUILD/bmc-attach" status -j fpnosuch0 2>/dev/null
+		true
+	)
+	[ -n "$out" ]
+	while read -r line; do
+		jq -e '.ts | type == "number"' <<<"$line" >/dev/null || bad="$bad
+$line"
+	done <<<"$out"
+	[ -z "$bad" ] || fail "lines without ts:$bad"
+}

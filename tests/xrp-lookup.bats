@@ -5,6 +5,7 @@
 # kernel's verifier on good and bad functions.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 FN_DIR="$BATS_TEST_DIRNAME/xrp-lookup.d"
 
@@ -283,9 +284,15 @@ EOF
 	[ "$status" -eq 1 ]
 	assert_output --partial "is not a BPF-KV database"
 
-	run xrp-lookup get /dev/null 1
+	# A character device of the test's own (not /dev/null, which other
+	# software on a host may have replaced) and a directory.
+	mknod "$XRP_DIR/chr" c 1 3
+	run xrp-lookup get "$XRP_DIR/chr" 1
 	[ "$status" -eq 1 ]
-	assert_output --partial "/dev/null is neither a file nor a block device"
+	assert_output --partial "$XRP_DIR/chr is neither a file nor a block device"
+	run xrp-lookup get "$XRP_DIR" 1
+	[ "$status" -eq 1 ]
+	assert_output --partial "$XRP_DIR is neither a file nor a block device"
 
 	run xrp-lookup get "$XRP_DIR/no-such-db" 1
 	[ "$status" -eq 1 ]
@@ -408,6 +415,15 @@ EOF
 	run xrp-lookup bench --engine uring --sqpoll --inflight 4 --requests 300 "$XRP_DIR/db3"
 	[ "$status" -eq 0 ]
 	assert_output --partial "SQPOLL"
+}
+
+@test "the old short forms -d, -c and -s still work, with a warning" {
+	run --separate-stderr xrp-lookup range -s -c 1 -d 16 "$XRP_DIR/db3" 0 29790
+	assert_success
+	[ "$output" = "count 29791 sum $((29790 * 29791 / 2))" ]
+	[[ "$stderr" == *"-s is deprecated: use --sum"* ]]
+	[[ "$stderr" == *"-c is deprecated: use --cache-layers"* ]]
+	[[ "$stderr" == *"-d is deprecated: use --max-depth"* ]]
 }
 
 @test "bad command lines exit 64" {

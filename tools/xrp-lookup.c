@@ -131,6 +131,9 @@ static const char args_doc[] = "COMMAND [ARG...]";
 enum {
 	OPT_SQPOLL = 0x100,
 	OPT_SEED,
+	OPT_MAX_DEPTH,
+	OPT_CACHE_LAYERS,
+	OPT_SUM,
 };
 
 static const struct argp_option options[] = {
@@ -139,13 +142,20 @@ static const struct argp_option options[] = {
 	 "pread, uring, kernel, xrp or auto (best present; default)", 2},
 	{"function", 'f', "FUNC", 0,
 	 "Storage function: bpfkv-get, bpfkv-range or FILE.c", 2},
-	{"max-depth", 'd', "N", 0, "Fail a lookup after N reads (default 64)",
-	 2},
-	{"cache-layers", 'c', "N", 0,
+	{"max-depth", OPT_MAX_DEPTH, "N", 0,
+	 "Fail a lookup after N reads (default 64)", 2},
+	{"cache-layers", OPT_CACHE_LAYERS, "N", 0,
 	 "Serve the top N layers from memory, as BPF-KV's cache does "
 	 "(default 0)",
 	 2},
-	{"sum", 's', NULL, 0, "range: print only the count and the sum", 3},
+	{"sum", OPT_SUM, NULL, 0, "range: print only the count and the sum", 3},
+	/*
+	 * The short forms of old, kept for scripts: -c and -d are the command
+	 * name and the disk in the other tools, -s is kstack-latency's.
+	 */
+	{NULL, 'd', "N", OPTION_HIDDEN, NULL, 2},
+	{NULL, 'c', "N", OPTION_HIDDEN, NULL, 2},
+	{NULL, 's', NULL, OPTION_HIDDEN, NULL, 3},
 	{"requests", 'r', "N", 0, "bench: lookups to run (default 100000)", 4},
 	{"threads", 't', "T", 0,
 	 "bench: threads, each with its own file "
@@ -182,6 +192,13 @@ static void parse_u64_opt(struct argp_state *state, const char *what,
 			   (unsigned long long)max);
 }
 
+static void warn_old_short(char opt, const char *long_name)
+{
+	fp_warn("-%c is deprecated: use %s (-%c means something else in "
+		"fastpath's other tools)",
+		opt, long_name, opt);
+}
+
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	static unsigned int npos;
@@ -208,15 +225,24 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.function = arg;
 		break;
 	case 'd':
+		warn_old_short('d', "--max-depth");
+		/* fall through */
+	case OPT_MAX_DEPTH:
 		parse_u64_opt(state, "max depth", arg, 1, 4096, &env.max_depth);
 		env.depth_given = true;
 		break;
 	case 'c':
+		warn_old_short('c', "--cache-layers");
+		/* fall through */
+	case OPT_CACHE_LAYERS:
 		parse_u64_opt(state, "layer count", arg, 0, MAX_LAYERS,
 			      &env.cache_layers);
 		env.cache_given = true;
 		break;
 	case 's':
+		warn_old_short('s', "--sum");
+		/* fall through */
+	case OPT_SUM:
 		env.sum = true;
 		break;
 	case 'r':
@@ -665,11 +691,12 @@ static int cmd_create(void)
 
 		fp_json_init(&j, stdout);
 		fp_json_object_begin(&j);
+		fp_json_kv_ts(&j, fp_wall_time());
 		fp_json_kv_string(&j, "file", env.file);
 		fp_json_kv_u64(&j, "layers", layers);
 		fp_json_kv_u64(&j, "keys", keys);
 		fp_json_kv_u64(&j, "nodes", nodes);
-		fp_json_kv_u64(&j, "bytes", size);
+		fp_json_kv_u64(&j, "size_bytes", size);
 		fp_json_object_end(&j);
 		fp_json_newline(&j);
 	} else {
@@ -1731,12 +1758,14 @@ static int cmd_get(void)
 
 			fp_json_init(&j, stdout);
 			fp_json_object_begin(&j);
+			fp_json_kv_ts(&j, fp_wall_time());
 			fp_json_kv_u64(&j, "key", r->key);
 			fp_json_kv_bool(&j, "found", r->status == 0);
-			if (r->status == 0)
-				fp_json_kv_string(&j, "value", trim(r->value));
-			if (r->status == 2)
-				fp_json_kv_string(&j, "error", r->err);
+			fp_json_kv_string_or_null(
+				&j, "value",
+				r->status == 0 ? trim(r->value) : NULL);
+			fp_json_kv_string_or_null(
+				&j, "error", r->status == 2 ? r->err : NULL);
 			fp_json_object_end(&j);
 			fp_json_newline(&j);
 		} else if (r->status == 0) {
@@ -1893,6 +1922,7 @@ static int cmd_range(void)
 			r->out[i].value[BPFKV_VALUE_SIZE - 1] = '\0';
 			if (fp_opts.json) {
 				fp_json_object_begin(&j);
+				fp_json_kv_ts(&j, fp_wall_time());
 				fp_json_kv_u64(&j, "key", r->out[i].key);
 				fp_json_kv_string(&j, "value",
 						  trim(r->out[i].value));
@@ -1922,6 +1952,7 @@ static int cmd_range(void)
 	if (env.sum) {
 		if (fp_opts.json) {
 			fp_json_object_begin(&j);
+			fp_json_kv_ts(&j, fp_wall_time());
 			fp_json_kv_u64(&j, "lo", env.lo);
 			fp_json_kv_u64(&j, "hi", env.hi);
 			fp_json_kv_u64(&j, "count", r->count);
@@ -2049,6 +2080,7 @@ static int cmd_bench(void)
 
 		fp_json_init(&j, stdout);
 		fp_json_object_begin(&j);
+		fp_json_kv_ts(&j, fp_wall_time());
 		fp_json_kv_string(&j, "engine", engine_names[eng]);
 		fp_json_kv_string(&j, "function", f.name);
 		fp_json_kv_u64(&j, "layers", db.layers);
@@ -2059,7 +2091,7 @@ static int cmd_bench(void)
 				       ? env.inflight
 				       : 1);
 		fp_json_kv_bool(&j, "sqpoll", eng == ENG_URING && env.sqpoll);
-		fp_json_kv_double(&j, "seconds", secs, 6);
+		fp_json_kv_double(&j, "elapsed_s", secs, 6);
 		fp_json_kv_double(&j, "lookups_per_sec", n / secs, 1);
 		fp_json_kv_double(&j, "p50_us",
 				  fp_hist_percentile(&run.hist, 50) / 1e3, 2);
@@ -2078,8 +2110,8 @@ static int cmd_bench(void)
 		fp_json_kv_u64(&j, "cache_layers", env.cache_layers);
 		fp_json_kv_double(&j, "cached_reads_per_lookup",
 				  (double)run.cached / n, 3);
-		if (eng == ENG_KERNEL)
-			fp_json_kv_double(&j, "loop_steps_per_lookup",
+		fp_json_kv_double_or_null(&j, "loop_steps_per_lookup",
+					  eng == ENG_KERNEL,
 					  (double)run.loop_steps / n, 4);
 		fp_json_object_end(&j);
 		fp_json_newline(&j);
@@ -2138,6 +2170,53 @@ out:
 /* ---- verify ----------------------------------------------------------- */
 
 #define VLOG_SIZE (1 << 20)
+
+/* One verifier's answer on a function: pass with a count, or the reason. */
+struct verify_verdict {
+	bool pass;
+	unsigned long long insns;
+	const struct fp_verifier_report *report; /* the reason when refused */
+};
+
+static void verify_verdict_json(struct fp_json *j,
+				const struct verify_verdict *v)
+{
+	bool refused = !v->pass && v->report;
+
+	fp_json_kv_string(j, "verdict", v->pass ? "pass" : "refused");
+	fp_json_kv_u64_or_null(j, "insns_processed", v->pass, v->insns);
+	fp_json_kv_string_or_null(j, "reason",
+				  refused ? v->report->reason : NULL);
+	fp_json_kv_string_or_null(j, "log_tail",
+				  refused ? v->report->tail : NULL);
+}
+
+/*
+ * verify -j: the socket-filter stand-in's verdict at the top level, the
+ * kernel engine's under "kernel_engine" (null where the kernel lacks it).
+ */
+static void verify_print_json(const char *name,
+			      const struct verify_verdict *stand_in,
+			      const struct verify_verdict *kernel)
+{
+	struct fp_json j;
+
+	fp_json_init(&j, stdout);
+	fp_json_object_begin(&j);
+	fp_json_kv_ts(&j, fp_wall_time());
+	fp_json_kv_string(&j, "function", name);
+	verify_verdict_json(&j, stand_in);
+	fp_json_key(&j, "kernel_engine");
+	if (kernel) {
+		fp_json_object_begin(&j);
+		verify_verdict_json(&j, kernel);
+		fp_json_object_end(&j);
+	} else {
+		fp_json_null(&j);
+	}
+	fp_json_object_end(&j);
+	fp_json_newline(&j);
+}
 
 /*
  * Opens the object (skeleton or user .o), loads only `prog_name` with the
@@ -2203,7 +2282,6 @@ static int verify_kernel(const char *name, uint64_t standin, char *log)
 {
 	struct fp_verifier_report report;
 	bool range = !strcmp(name, "bpfkv-range");
-	struct fp_json j;
 	int err;
 	bool pass;
 
@@ -2220,24 +2298,13 @@ static int verify_kernel(const char *name, uint64_t standin, char *log)
 	}
 	fp_verifier_explain(log, 5, &report);
 	if (fp_opts.json) {
-		fp_json_init(&j, stdout);
-		fp_json_object_begin(&j);
-		fp_json_kv_string(&j, "function", name);
-		fp_json_kv_string(&j, "verdict", pass ? "pass" : "refused");
-		fp_json_kv_u64(&j, "insns_processed", standin);
-		if (!pass) {
-			fp_json_kv_string(&j, "reason", report.reason);
-			fp_json_kv_string(&j, "log_tail", report.tail);
-		}
-		fp_json_key(&j, "kernel_engine");
-		fp_json_object_begin(&j);
-		fp_json_kv_string(&j, "verdict", pass ? "pass" : "refused");
-		if (pass)
-			fp_json_kv_u64(&j, "insns_processed",
-				       report.insns_processed);
-		fp_json_object_end(&j);
-		fp_json_object_end(&j);
-		fp_json_newline(&j);
+		struct verify_verdict stand_in = {.pass = true,
+						  .insns = standin};
+		struct verify_verdict kernel = {.pass = pass,
+						.insns = report.insns_processed,
+						.report = &report};
+
+		verify_print_json(name, &stand_in, &kernel);
 	} else {
 		printf("%s: pass (kernel verifier, socket-filter stand-in, "
 		       "%llu instructions processed)\n",
@@ -2340,15 +2407,10 @@ static int cmd_verify(void)
 			goto out;
 		}
 		if (fp_opts.json) {
-			struct fp_json j;
+			struct verify_verdict stand_in = {.pass = true,
+							  .insns = insns};
 
-			fp_json_init(&j, stdout);
-			fp_json_object_begin(&j);
-			fp_json_kv_string(&j, "function", name);
-			fp_json_kv_string(&j, "verdict", "pass");
-			fp_json_kv_u64(&j, "insns_processed", insns);
-			fp_json_object_end(&j);
-			fp_json_newline(&j);
+			verify_print_json(name, &stand_in, NULL);
 		} else {
 			printf("%s: pass (kernel verifier, socket-filter "
 			       "stand-in, %llu instructions processed)\n",
@@ -2366,16 +2428,9 @@ static int cmd_verify(void)
 	fp_debug("verifier log:\n%s", log);
 	fp_verifier_explain(log, 5, &report);
 	if (fp_opts.json) {
-		struct fp_json j;
+		struct verify_verdict stand_in = {.report = &report};
 
-		fp_json_init(&j, stdout);
-		fp_json_object_begin(&j);
-		fp_json_kv_string(&j, "function", name);
-		fp_json_kv_string(&j, "verdict", "refused");
-		fp_json_kv_string(&j, "reason", report.reason);
-		fp_json_kv_string(&j, "log_tail", report.tail);
-		fp_json_object_end(&j);
-		fp_json_newline(&j);
+		verify_print_json(name, &stand_in, NULL);
 		fprintf(stderr, "%s: %s refused by the verifier: %s\n",
 			fp_tool_name, name, report.reason);
 	} else {
