@@ -80,21 +80,59 @@ static const struct argp_option verbose_options[] = {
 const struct argp fp_verbose_argp = {
 	verbose_options, parse_output, NULL, NULL, NULL, NULL, NULL};
 
+static void set_interval(struct argp_state *state, const char *arg)
+{
+	if (fp_parse_seconds(arg, 86400, &fp_opts.interval))
+		argp_error(state,
+			   "invalid interval '%s': want seconds > 0, e.g. 1 "
+			   "or 0.5",
+			   arg);
+}
+
+static void set_count(struct argp_state *state, const char *arg)
+{
+	if (fp_parse_u64(arg, 1, UINT64_MAX, &fp_opts.count))
+		argp_error(state, "invalid count '%s': want an integer >= 1",
+			   arg);
+}
+
+/*
+ * -i/-n, or bcc's positional [interval [count]]: the tools' own parsers
+ * pass positional arguments on (ARGP_ERR_UNKNOWN) to this child.
+ */
 static error_t parse_interval(int key, char *arg, struct argp_state *state)
 {
+	/* 'i' and 'n' seen, and positionals taken: never both for one. */
+	static unsigned int flags_seen, args_seen;
+
 	switch (key) {
 	case 'i':
-		if (fp_parse_seconds(arg, 86400, &fp_opts.interval))
-			argp_error(state,
-				   "invalid interval '%s': want seconds > 0, "
-				   "e.g. 1 or 0.5",
-				   arg);
-		break;
 	case 'n':
-		if (fp_parse_u64(arg, 1, UINT64_MAX, &fp_opts.count))
+		flags_seen |= key == 'i' ? 1 : 2;
+		if (args_seen & flags_seen)
 			argp_error(state,
-				   "invalid count '%s': want an integer >= 1",
-				   arg);
+				   "the %s is given twice (-%c and as "
+				   "an argument)",
+				   key == 'i' ? "interval" : "count", key);
+		if (key == 'i')
+			set_interval(state, arg);
+		else
+			set_count(state, arg);
+		break;
+	case ARGP_KEY_ARG:
+		if (state->arg_num > 1)
+			return ARGP_ERR_UNKNOWN;
+		args_seen |= state->arg_num == 0 ? 1 : 2;
+		if (args_seen & flags_seen)
+			argp_error(state,
+				   "the %s is given twice (-%c and as "
+				   "an argument)",
+				   state->arg_num == 0 ? "interval" : "count",
+				   state->arg_num == 0 ? 'i' : 'n');
+		if (state->arg_num == 0)
+			set_interval(state, arg);
+		else
+			set_count(state, arg);
 		break;
 	case ARGP_KEY_END:
 		if (fp_opts.count && !fp_opts.interval)

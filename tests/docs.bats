@@ -3,6 +3,7 @@
 # command line must follow the toolkit's exit-status conventions.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 # Every tool: tools/NAME.c, or a directory tools/NAME/ with a main.c.
 tools() {
@@ -263,4 +264,29 @@ $cmd: exit $rc"
 $line"
 	done <<<"$out"
 	[ -z "$bad" ] || fail "lines without ts:$bad"
+}
+
+@test "-T only where reports are timed; those take bcc's [INTERVAL [COUNT]] too" {
+	local cmd help bad=""
+	while read -r cmd; do
+		# shellcheck disable=SC2086 # TOOL and COMMAND, split on purpose
+		help=$("$FP_BUILD"/$cmd --help 2>&1)
+		if [[ "$help" != *"-i, --interval"* ]]; then
+			[[ "$help" != *"-T, --timestamp"* ]] || bad="$bad
+$cmd: -T without timed reports"
+			continue
+		fi
+		[[ "$help" == *"[INTERVAL [COUNT]]"* ]] || bad="$bad
+$cmd: no [INTERVAL [COUNT]] in its usage"
+		# shellcheck disable=SC2086
+		"$FP_BUILD"/$cmd 1 2 3 >/dev/null 2>&1 || [ $? -eq 64 ] || bad="$bad
+$cmd: three arguments are not a usage error"
+		# shellcheck disable=SC2086
+		"$FP_BUILD"/$cmd -i 1 2 >/dev/null 2>&1 || [ $? -eq 64 ] || bad="$bad
+$cmd: -i with an interval argument is not a usage error"
+	done < <(tool_commands)
+	[ -z "$bad" ] || fail "$bad"
+	run --separate-stderr timeout 20 "$FP_BUILD/kstack-latency" -j 0.2 2
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
 }

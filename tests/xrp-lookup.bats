@@ -421,6 +421,7 @@ EOF
 	run --separate-stderr xrp-lookup range -s -c 1 -d 16 "$XRP_DIR/db3" 0 29790
 	assert_success
 	[ "$output" = "count 29791 sum $((29790 * 29791 / 2))" ]
+	# shellcheck disable=SC2154 # stderr: from run --separate-stderr
 	[[ "$stderr" == *"-s is deprecated: use --sum"* ]]
 	[[ "$stderr" == *"-c is deprecated: use --cache-layers"* ]]
 	[[ "$stderr" == *"-d is deprecated: use --max-depth"* ]]

@@ -102,9 +102,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_PROMETHEUS:
 		env.prometheus = true;
 		break;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		break;
 	case ARGP_KEY_END:
 		if (env.prometheus && fp_opts.json)
 			argp_error(state, "--prometheus and -j do not mix");
@@ -505,6 +502,7 @@ int main(int argc, char **argv)
 	static const struct argp argp = {
 		.options = options,
 		.parser = parse_arg,
+		.args_doc = "[INTERVAL [COUNT]]",
 		.doc = argp_program_doc,
 		.children = children,
 	};

@@ -132,9 +132,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				   : env.histograms ? "-H"
 						    : "-T");
 		break;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -162,8 +159,8 @@ static const char doc[] =
 	"        mv f.$$ /var/lib/node_exporter/kstack.prom   # a textfile, "
 	"for node_exporter\n";
 
-static const struct argp argp = {options,  parse_opt, NULL, doc,
-				 children, NULL,      NULL};
+static const struct argp argp = {
+	options, parse_opt, "[INTERVAL [COUNT]]", doc, children, NULL, NULL};
 
 /*
  * DISK (a name under /sys/class/block, optionally with /dev/ in front) to

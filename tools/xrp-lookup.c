@@ -2453,7 +2453,7 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct argp_child children[] = {
-		{&fp_output_argp, 0, NULL, 0},
+		{&fp_json_argp, 0, NULL, 0},
 		{},
 	};
 	static const struct argp argp = {

@@ -374,7 +374,7 @@ static error_t parse_attach(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp argp = {
-	options, parse_attach, NULL, doc, output_children, NULL, NULL,
+	options, parse_attach, NULL, doc, json_children, NULL, NULL,
 };
 
 static const struct attach_opts defaults = {

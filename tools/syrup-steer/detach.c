@@ -120,7 +120,7 @@ static const char doc[] =
 	"    syrup-steer detach -P 8080 --proto tcp\n";
 
 static const struct argp argp = {
-	port_options, port_cmd_parse, NULL, doc, output_children, NULL, NULL,
+	port_options, port_cmd_parse, NULL, doc, json_children, NULL, NULL,
 };
 
 const struct fp_command detach_cmd = {

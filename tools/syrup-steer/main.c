@@ -47,8 +47,8 @@ const struct argp_option port_options[] = {
 	{},
 };
 
-const struct argp_child output_children[] = {
-	{&fp_output_argp, 0, NULL, 0},
+const struct argp_child json_children[] = {
+	{&fp_json_argp, 0, NULL, 0},
 	{},
 };
 
@@ -122,7 +122,7 @@ static const struct fp_command *const commands[] = {
 static const struct fp_tool tool = {
 	.name = "syrup-steer",
 	.doc = doc,
-	.children = output_children,
+	.children = json_children,
 	.commands = commands,
 };
 

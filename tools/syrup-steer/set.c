@@ -105,8 +105,7 @@ static error_t parse_set(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp argp = {
-	port_options,	 parse_set, "KEY=VALUE...", doc,
-	output_children, NULL,	    NULL,
+	port_options, parse_set, "KEY=VALUE...", doc, json_children, NULL, NULL,
 };
 
 static const struct set_opts defaults = {.sel.proto = PROTO_UDP};

@@ -313,15 +313,14 @@ static error_t stats_parse(int key, char *arg, struct argp_state *state)
 {
 	struct stats_opts *o = state->input;
 
+	(void)arg;
+
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &o->sel;
 		return 0;
 	case OPT_PROMETHEUS:
 		o->prometheus = true;
-		return 0;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
 		return 0;
 	case ARGP_KEY_END:
 		port_sel_check(state, &o->sel);
@@ -352,7 +351,8 @@ static const struct argp_child children[] = {
 };
 
 static const struct argp argp = {
-	stats_options, stats_parse, NULL, doc, children, NULL, NULL,
+	stats_options, stats_parse, "[INTERVAL [COUNT]]", doc, children,
+	NULL,	       NULL,
 };
 
 static const struct stats_opts stats_defaults = {

@@ -163,7 +163,7 @@ static error_t parse_status(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp argp = {
-	options, parse_status, NULL, doc, output_children, NULL, NULL,
+	options, parse_status, NULL, doc, json_children, NULL, NULL,
 };
 
 const struct fp_command status_cmd = {

@@ -49,7 +49,7 @@ struct port_sel {
 /* --port, --proto, --netns for commands that act on an attached port. */
 extern const struct argp_option port_options[];
 /* -j, -T, -v: the children of every command's argp. */
-extern const struct argp_child output_children[];
+extern const struct argp_child json_children[];
 /* Parses -p, --proto and --netns; ARGP_ERR_UNKNOWN for other keys. */
 error_t port_sel_parse(int key, char *arg, struct argp_state *state,
 		       struct port_sel *sel);
