@@ -30,7 +30,7 @@ $(BUILD)/xrp-kernel.bpf.o: BPF_CFLAGS += -I/usr/include/$(XRP_MULTIARCH)
 $(BUILD)/xrp-kernel.bpf.o: $(XRP_FN_SRCS) bpf/xrp-kernel.h
 SKELS_xrp-lookup := $(BUILD)/xrp-kernel.skel.h
 OBJS_xrp-lookup += $(BUILD)/tools/xrp-lookup/engine-kernel.o
-$(BUILD)/tools/xrp-lookup/engine-kernel.o: bpf/xrp-kernel.bpf.c bpf/xrp-kernel.h bpf/metadata.h include/xrp.h
+$(BUILD)/tools/xrp-lookup/engine-kernel-load.o: bpf/xrp-kernel.bpf.c bpf/xrp-kernel.h bpf/metadata.h include/xrp.h
 $(BUILD)/tools/xrp-lookup/engine-kernel.o: CFLAGS += -DXRP_MULTIARCH='"$(XRP_MULTIARCH)"'
 # The tool's pieces in tools/xrp-lookup/, one concern a file.
 OBJS_xrp-lookup += $(patsubst tools/%.c,$(BUILD)/tools/%.o,$(filter-out tools/xrp-lookup/engine-kernel.c,$(wildcard tools/xrp-lookup/*.c)))
