@@ -55,7 +55,8 @@ UNIT_SRCS   := $(wildcard tests/unit/*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BINS        := $(addprefix $(BUILD)/,$(TOOLS))
 MANS        := $(wildcard man/*.[0-9])
-COMPLETIONS := $(wildcard completions/*)
+COMPLETIONS := $(filter-out completions/zsh,$(wildcard completions/*))
+ZSH_COMPLETIONS := $(wildcard completions/zsh/_*)
 HEADERS     := $(wildcard include/*.h)
 UNITS       := $(patsubst systemd/%.in,%,$(wildcard systemd/*.service.in))
 SBINDIR     ?= $(PREFIX)/sbin
@@ -189,10 +190,12 @@ bench: deps-test
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 		$(DESTDIR)$(PREFIX)/include/fastpath
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
 	$(if $(MANS),install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man8/)
 	$(if $(COMPLETIONS),install -m 0644 $(COMPLETIONS) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/)
+	$(if $(ZSH_COMPLETIONS),install -m 0644 $(ZSH_COMPLETIONS) $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/)
 	$(if $(HEADERS),install -m 0644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/fastpath/)
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
 	# systemd units name the binaries where they are installed.
@@ -209,6 +212,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/sbin/,$(TOOLS))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(notdir $(MANS)))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/bash-completion/completions/,$(notdir $(COMPLETIONS)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/,$(notdir $(ZSH_COMPLETIONS)))
 	rm -rf $(DESTDIR)$(PREFIX)/include/fastpath
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 

@@ -42,6 +42,7 @@ needs_deb() {
 		usr/share/man/man8/bmc-attach.8.gz usr/include/fastpath/syrup.h \
 		usr/include/fastpath/xrp.h usr/lib/systemd/system/bmc-attach@.service \
 		usr/share/bash-completion/completions/syrup-steer \
+		usr/share/zsh/vendor-completions/_syrup-steer \
 		usr/share/doc/fastpath/copyright etc/default/fastpath-bmc; do
 		assert_output --partial "./$f"
 	done

@@ -28,6 +28,7 @@ long_options() {
 	for t in $(tools); do
 		[ -f "$FP_ROOT/man/$t.8" ] || missing="$missing $t:man"
 		[ -f "$FP_ROOT/completions/$t" ] || missing="$missing $t:completion"
+		[ -f "$FP_ROOT/completions/zsh/_$t" ] || missing="$missing $t:zsh-completion"
 		# A section of its own, not only a mention in the overview table.
 		grep -qx -- "## $t" "$FP_ROOT/README.md" || missing="$missing $t:readme"
 	done
@@ -76,6 +77,8 @@ long_options() {
 				missing="$missing $t:man:$o"
 			grep -qF -- "$o" "$FP_ROOT/completions/$t" ||
 				missing="$missing $t:completion:$o"
+			grep -qF -- "$o" "$FP_ROOT/completions/zsh/_$t" ||
+				missing="$missing $t:zsh-completion:$o"
 		done
 	done
 	[ -z "$missing" ] || fail "not documented:$missing"
@@ -100,6 +103,16 @@ long_options() {
 	done
 }
 
+@test "zsh completions parse, and compinit binds each to its tool" {
+	local t
+	for t in $(tools); do
+		run zsh -n "$FP_ROOT/completions/zsh/_$t"
+		[ "$status" -eq 0 ] || fail "_$t: $output"
+		run zsh -f -c "fpath=('$FP_ROOT/completions/zsh' \$fpath); autoload -Uz compinit; compinit -u -D; print -r -- \${_comps[$t]}"
+		[ "$output" = "_$t" ] || fail "$t: compinit binds '$output'"
+	done
+}
+
 @test "make install honours DESTDIR and PREFIX" {
 	local dest
 	dest=$(mktemp -d)
@@ -110,6 +123,7 @@ long_options() {
 		[ -x "$dest/opt/fp/sbin/$t" ] || missing="$missing bin:$t"
 		[ -f "$dest/opt/fp/share/man/man8/$t.8" ] || missing="$missing man:$t"
 		[ -f "$dest/opt/fp/share/bash-completion/completions/$t" ] || missing="$missing completion:$t"
+		[ -f "$dest/opt/fp/share/zsh/vendor-completions/_$t" ] || missing="$missing zsh-completion:$t"
 	done
 	rm -rf "$dest"
 	[ -z "$missing" ] || fail "not installed:$missing"
