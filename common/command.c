@@ -51,8 +51,9 @@ static error_t parse_top(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_ARG:
 		if (!strcmp(arg, "help")) {
-			/* exits 0, as --help does */
-			if (state->next >= state->argc)
+			/* exits 0, as --help does; so does `help --help` */
+			if (state->next >= state->argc ||
+			    state->argv[state->next][0] == '-')
 				argp_state_help(state, stdout,
 						ARGP_HELP_STD_HELP);
 			arg = state->argv[state->next++];

@@ -257,6 +257,9 @@ int main(void)
 		in_child("tool help", &r);
 		UNIT_CHECK(r.status == 0 && !strcmp(first, r.out),
 			   "help: 'help' is --help");
+		in_child("tool help --help", &r);
+		UNIT_CHECK(r.status == 0 && !strcmp(first, r.out),
+			   "help: 'help --help' is --help too");
 	}
 	in_child("tool help alpha", &r);
 	UNIT_CHECK(r.status == 0 &&
