@@ -27,6 +27,51 @@ enum engine { ENG_AUTO, ENG_PREAD, ENG_URING, ENG_XRP, ENG_KERNEL };
 /* Indexed by enum engine: what --engine takes and bench prints. */
 extern const char *const engine_names[];
 
+/* Long options without a letter. */
+enum {
+	OPT_SQPOLL = 0x100,
+	OPT_SEED,
+	OPT_MAX_DEPTH,
+	OPT_CACHE_LAYERS,
+	OPT_SUM,
+};
+
+/* ---- options.c: what the commands' command lines share -------------- */
+
+/* The options of the commands that look keys up (get, range, bench). */
+struct lookup_opts {
+	enum engine engine;
+	bool engine_given;
+	const char *function;
+	uint64_t max_depth;
+	uint64_t cache_layers;
+	uint64_t inflight;
+	bool sqpoll;
+};
+
+#define LOOKUP_OPTS_DEFAULTS                               \
+	{                                                  \
+		.max_depth = DEFAULT_DEPTH, .inflight = 32 \
+	}
+
+/*
+ * The children of get's, range's and bench's argp: --engine, --function,
+ * --max-depth, --cache-layers, --inflight, --sqpoll (struct lookup_opts,
+ * which the command hands over as child_inputs[0] at ARGP_KEY_INIT), then
+ * -j and -v.
+ */
+extern const struct argp_child lookup_children[];
+/* -j and -v: the children of create's and verify's argp, and the tool's. */
+extern const struct argp_child json_children[];
+/* An integer option from min to max, or argp_error() saying so. */
+void parse_u64_opt(struct argp_state *state, const char *what, const char *arg,
+		   uint64_t min, uint64_t max, uint64_t *out);
+/* The warning of a hidden short option of old (-c, -d, -s). */
+void warn_old_short(char opt, const char *long_name);
+
+extern const struct fp_command create_cmd, get_cmd, range_cmd, bench_cmd,
+	verify_cmd;
+
 /* ---- db.c: the BPF-KV database format --------------------------------- */
 
 struct db {
@@ -200,17 +245,6 @@ void *uring_worker(void *arg);
 void *kernel_worker(void *arg);
 
 /* ---- engine.c: which engine, and the kernel engine's program --------- */
-
-/* The options of the commands that look keys up (get, range, bench). */
-struct lookup_opts {
-	enum engine engine;
-	bool engine_given;
-	const char *function;
-	uint64_t max_depth;
-	uint64_t cache_layers;
-	uint64_t inflight;
-	bool sqpoll;
-};
 
 /* Can this process set up an io_uring? */
 bool uring_works(void);
