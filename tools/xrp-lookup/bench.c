@@ -312,7 +312,7 @@ static const struct argp argp = {
 };
 
 static const struct bench_opts defaults = {
-	.lk = LOOKUP_OPTS_DEFAULTS,
+	LOOKUP_DEFAULTS,
 	.requests = 100000,
 	.threads = 1,
 	.seed = 1,

@@ -156,7 +156,7 @@ static const struct argp argp = {
 	NULL, parse_get, "FILE KEY...", doc, lookup_children, NULL, NULL,
 };
 
-static const struct get_opts defaults = {.lk = LOOKUP_OPTS_DEFAULTS};
+static const struct get_opts defaults = {LOOKUP_DEFAULTS};
 
 const struct fp_command get_cmd = {
 	.name = "get",

@@ -49,10 +49,8 @@ struct lookup_opts {
 	bool sqpoll;
 };
 
-#define LOOKUP_OPTS_DEFAULTS                               \
-	{                                                  \
-		.max_depth = DEFAULT_DEPTH, .inflight = 32 \
-	}
+/* Their defaults, in a command's options struct that names them `lk`. */
+#define LOOKUP_DEFAULTS .lk.max_depth = DEFAULT_DEPTH, .lk.inflight = 32
 
 /*
  * The children of get's, range's and bench's argp: --engine, --function,
@@ -244,7 +242,7 @@ void *pread_worker(void *arg);
 void *uring_worker(void *arg);
 void *kernel_worker(void *arg);
 
-/* ---- engine.c: which engine, and the kernel engine's program --------- */
+/* ---- engine.c: which engine, and the kernel engine's glue ------------ */
 
 /* Can this process set up an io_uring? */
 bool uring_works(void);

@@ -290,7 +290,7 @@ static const struct argp argp = {
 	options, parse_range, "FILE LO HI", doc, lookup_children, NULL, NULL,
 };
 
-static const struct range_opts defaults = {.lk = LOOKUP_OPTS_DEFAULTS};
+static const struct range_opts defaults = {LOOKUP_DEFAULTS};
 
 const struct fp_command range_cmd = {
 	.name = "range",
