@@ -122,10 +122,28 @@ enum bmc_conn_state {
 	BMC_CONN_SKIPLINE, /* inside a long get line: skip to \n */
 };
 
-/* What a write does to the remembered expiry of its key. */
+/*
+ * The expiry BMC knows for a key (exps map, by key hash): from the writes
+ * it saw, or learned from memcached at attach (bmc-attach's warm.c, which
+ * only inserts where BMC has no entry, so a write seen since wins).
+ */
 struct bmc_exp {
 	__u64 deadline; /* CLOCK_MONOTONIC ns; ~0 = never */
 };
+/*
+ * A write made the expiry unknown (delete, a failed-or-not cas of a key
+ * whose expiry was not known): kept as an entry, not removed, so that what
+ * bmc-attach learns from memcached's older dump cannot take its place.
+ * Treated as no entry (--max-age applies); 1 ns is a deadline long past.
+ */
+#define BMC_EXP_UNKNOWN 1ULL
+#define BMC_EXP_NEVER	(~0ULL)
+/* Deadlines are this much early: memcached's clock lags up to ~2 s. */
+#define BMC_EXP_MARGIN_NS (2ULL * 1000000000ULL)
+
+/* FNV-1a 64 of the key bytes (0 becomes 1): the cache's and exps' key. */
+#define BMC_FNV_OFFSET 0xcbf29ce484222325ULL
+#define BMC_FNV_PRIME  0x100000001b3ULL
 
 /* TC filter identity on the egress hook. */
 #define BMC_TC_HANDLE 0xb3c

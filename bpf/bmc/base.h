@@ -26,8 +26,8 @@
 #define MAX_CMDS     48	 /* commands per segment or datagram */
 #define MAX_GAT_KEYS 24
 #define NS	     1000000000ULL
-#define EXP_MARGIN   (2 * NS) /* memcached's clock lags up to ~2 s */
-#define NEVER	     (~0ULL)
+#define EXP_MARGIN   BMC_EXP_MARGIN_NS
+#define NEVER	     BMC_EXP_NEVER
 
 /* Set by bmc-attach before load. */
 const volatile __u16 port_be = 0;	  /* memcached port, network order */

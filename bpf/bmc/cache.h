@@ -166,7 +166,7 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 		return 0;
 	}
 	ex = bpf_map_lookup_elem(&exps, &h);
-	if (ex)
+	if (ex && ex->deadline != BMC_EXP_UNKNOWN)
 		deadline = ex->deadline;
 	else if (max_age_ns)
 		deadline = now + max_age_ns;

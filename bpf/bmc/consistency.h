@@ -136,20 +136,17 @@ static __always_inline void exp_update(__u64 h, enum exp_kind kind, __s64 e)
 
 	if (kind == EXP_KEEP)
 		return;
-	if (kind == EXP_DEL) {
-		bpf_map_delete_elem(&exps, &h);
-		return;
-	}
 	nv.deadline = exptime_deadline(e, now_ns());
-	if (kind == EXP_COND) {
+	if (kind == EXP_DEL) {
+		nv.deadline = BMC_EXP_UNKNOWN;
+	} else if (kind == EXP_COND) {
 		old = bpf_map_lookup_elem(&exps, &h);
-		if (!old) {
+		if (!old || old->deadline == BMC_EXP_UNKNOWN) {
 			/* The key may predate us with an unknown expiry. */
-			bpf_map_delete_elem(&exps, &h);
-			return;
-		}
-		if (old->deadline < nv.deadline)
+			nv.deadline = BMC_EXP_UNKNOWN;
+		} else if (old->deadline < nv.deadline) {
 			nv.deadline = old->deadline;
+		}
 	}
 	bpf_map_update_elem(&exps, &h, &nv, BPF_ANY);
 }

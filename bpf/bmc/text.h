@@ -10,10 +10,10 @@
 
 static __always_inline __u64 fnv1a_init(void)
 {
-	return 0xcbf29ce484222325ULL;
+	return BMC_FNV_OFFSET;
 }
 
-#define FNV_PRIME 0x100000001b3ULL
+#define FNV_PRIME BMC_FNV_PRIME
 
 /*
  * Global (non-static) functions are verified once, on their own, instead of
