@@ -15,3 +15,7 @@ $(BUILD)/bmc-xdp-cost: tests/bmc-xdp-cost.c tests/bmc-xdp-lib.h $(BUILD)/bmc-att
 # the tool's params.c.
 $(BUILD)/tests/bmc-attach_params: tools/bmc-attach/params.c $(wildcard tools/bmc-attach/*.h)
 $(BUILD)/tests/bmc-attach_params: CFLAGS += -Itools/bmc-attach
+
+# Warm attach's metadump parsing links warm.c.
+$(BUILD)/tests/bmc-attach_warm: tools/bmc-attach/warm.c $(wildcard tools/bmc-attach/*.h)
+$(BUILD)/tests/bmc-attach_warm: CFLAGS += -Itools/bmc-attach

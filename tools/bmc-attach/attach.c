@@ -24,6 +24,7 @@ enum {
 	OPT_MAX_AGE,
 	OPT_NETNS,
 	OPT_REPLACE,
+	OPT_COLD,
 };
 
 const struct attach_opts attach_defaults = {
@@ -47,6 +48,10 @@ static const struct argp_option value_options[] = {
 	 0},
 	{"netns", OPT_NETNS, "NAME", 0,
 	 "Network namespace of IFACE (/run/netns/NAME)", 0},
+	{"cold", OPT_COLD, NULL, 0,
+	 "Do not learn the expiry of the keys memcached already holds "
+	 "(they are then not served until written again)",
+	 0},
 	{"replace", OPT_REPLACE, NULL, 0,
 	 "Replace BMC already attached to IFACE", 0},
 	{},
@@ -92,6 +97,9 @@ static error_t parse_value(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_REPLACE:
 		o->replace = true;
+		break;
+	case OPT_COLD:
+		o->cold = true;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -368,8 +376,29 @@ static void warn_veth_peer(const char *iface, unsigned int ifindex)
 		iface, peer, name);
 }
 
+/*
+ * Warm attach, once BMC sees every write (XDP attached): what memcached
+ * already holds. A failure is a warning: BMC works, only cold.
+ */
+static bool learn_expiries(const struct attach *a, const struct bmc_geometry *g,
+			   struct bmc_warm_result *r)
+{
+	if (a->o->cold)
+		return false;
+	if (bmc_learn_expiries(bpf_map__fd(a->skel->maps.exps),
+			       bpf_map__fd(a->skel->maps.buckets), g,
+			       a->o->port, r)) {
+		fp_warn("keys memcached held before the attach are not served "
+			"until written again: %s (lru_crawler metadump all)",
+			r->why);
+		return false;
+	}
+	return true;
+}
+
 static void print_attached(const char *iface, const char *dir,
-			   const struct bmc_config *cfg)
+			   const struct bmc_config *cfg,
+			   const struct bmc_warm_result *warm)
 {
 	char size[32];
 
@@ -387,6 +416,10 @@ static void print_attached(const char *iface, const char *dir,
 		fp_json_kv_u64(&j, "cache_size_bytes", cfg->cache_size);
 		fp_json_kv_u64(&j, "cache_entries", cfg->cache_entries);
 		fp_json_kv_u64(&j, "max_age_s", cfg->max_age);
+		fp_json_kv_u64_or_null(&j, "learned_keys", warm,
+				       warm ? warm->learned : 0);
+		fp_json_kv_double_or_null(&j, "learn_s", warm,
+					  warm ? warm->secs : 0, 3);
 		fp_json_kv_string(&j, "pins", dir);
 		fp_json_object_end(&j);
 		fp_json_newline(&j);
@@ -399,10 +432,25 @@ static void print_attached(const char *iface, const char *dir,
 	       cfg->max_age ? ", --max-age set" : "", dir);
 }
 
+static void print_learned(const struct bmc_warm_result *warm)
+{
+	if (fp_opts.json || !warm)
+		return;
+	printf("bmc-attach: learned the expiry of %llu keys from memcached "
+	       "in %.3f s (%llu in its dump; %llu expired, %llu written since "
+	       "the attach, %llu beyond what the cache holds)\n",
+	       (unsigned long long)warm->learned, warm->secs,
+	       (unsigned long long)warm->keys,
+	       (unsigned long long)warm->expired,
+	       (unsigned long long)warm->written,
+	       (unsigned long long)warm->beyond);
+}
+
 int attach_run(const void *opts)
 {
 	const struct attach_opts *o = opts;
 	struct attach a = {.o = o, .xfd = -1};
+	struct bmc_warm_result warm;
 	struct bmc_geometry g;
 	bool xdp_bytes = true;
 	int ret = 1;
@@ -428,7 +476,14 @@ int attach_run(const void *opts)
 	    bmc_watch_restarts(a.skel, a.dir, o->port) || attach_xdp(&a))
 		goto cleanup;
 	warn_veth_peer(o->iface, a.ifindex);
-	print_attached(o->iface, a.dir, &a.cfg);
+	/* Text says attached before learning; JSON is one object. */
+	if (fp_opts.json) {
+		print_attached(o->iface, a.dir, &a.cfg,
+			       learn_expiries(&a, &g, &warm) ? &warm : NULL);
+	} else {
+		print_attached(o->iface, a.dir, &a.cfg, NULL);
+		print_learned(learn_expiries(&a, &g, &warm) ? &warm : NULL);
+	}
 	ret = 0;
 
 cleanup:

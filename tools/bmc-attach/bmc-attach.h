@@ -33,6 +33,7 @@ struct attach_opts {
 	uint16_t port;
 	enum fp_xdp_mode mode;
 	bool replace;
+	bool cold; /* --cold: learn no expiries from memcached */
 };
 
 /* detach IFACE */
@@ -73,6 +74,39 @@ int alias_main(const struct fp_tool *tool, int argc, char **argv);
  */
 /* The cache's shape for --cache-size bytes: a power-of-two number of sets
  * of BMC_WAYS entries, and the tables sized from it. */
+struct bmc_geometry;
+
+/* What bmc-attach learned from memcached at attach (warm.c). */
+struct bmc_warm_result {
+	uint64_t keys;	   /* in memcached's dump */
+	uint64_t learned;  /* expiries now in BMC's exps map */
+	uint64_t written;  /* written since attach: BMC's own entry stays */
+	uint64_t expired;  /* expired or within BMC's margin of it */
+	uint64_t beyond;   /* less recently used than the cache can hold */
+	uint64_t unparsed; /* lines that were not key=... exp=... */
+	double secs;
+	char why[160]; /* when it failed */
+};
+/*
+ * Warm attach: every key memcached holds, with its expiry, from
+ * `lru_crawler metadump all` on its TCP port in this namespace, into
+ * BMC's exps map without overriding what writes since the attach left.
+ * 0, or an error with r->why set; BMC stays attached either way.
+ */
+int bmc_learn_expiries(int exps_fd, int buckets_fd,
+		       const struct bmc_geometry *g, uint16_t port,
+		       struct bmc_warm_result *r);
+/*
+ * One metadump line -> key hash, CLOCK_MONOTONIC deadline (0: expired) and
+ * a rank: its last access, with BMC_WARM_FETCHED when it was ever read.
+ */
+#define BMC_WARM_FETCHED (1ULL << 63)
+int bmc_warm_parse_line(const char *line, int64_t wall_s, uint64_t mono_ns,
+			uint64_t *hash, uint64_t *deadline,
+			uint64_t *last_access);
+/* BMC's key hash, as its BPF side computes it. */
+uint64_t bmc_key_hash(const char *key, size_t len);
+
 struct bmc_geometry {
 	uint64_t entries; /* sets * BMC_WAYS: the cache map's size */
 	uint64_t sets;	  /* a power of two, >= 8 */
