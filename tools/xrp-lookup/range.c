@@ -279,7 +279,7 @@ static error_t parse_range(int key, char *arg, struct argp_state *state)
 		if (state->arg_num != 3)
 			argp_error(state, "range needs FILE LO HI");
 		if (o->lo > o->hi)
-			argp_error(state, "range: LO is above HI");
+			argp_error(state, "LO is above HI");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
