@@ -40,26 +40,8 @@ teardown_file() {
 	rm -f "${PIDFILE:-}"
 }
 
-start_memcached() {
-	# All addresses of its namespace: IPv4 and IPv6.
-	ip netns exec "$NS_S" memcached -u nobody -U "$PORT" -p "$PORT" -t 1 \
-		-m 64 -d -P "$PIDFILE"
-	# A loaded machine (the kernel matrix's VMs) can take seconds.
-	FP_WAIT_SECS=20 fp_wait_for tcp version
-	FP_WAIT_SECS=20 fp_wait_for udp version
-}
-
-stop_memcached() {
-	local pid
-	pid=$(cat "$PIDFILE" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || true
-	# Until it is gone: a new one could not bind the port before.
-	for _ in $(seq 200); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	rm -f "$PIDFILE"
-}
+start_memcached() { fp_memcached_start "$NS_S" "$S4" "$PORT" "$PIDFILE"; }
+stop_memcached() { fp_memcached_stop "$PIDFILE"; }
 
 # udp/tcp LINE...: one request from the client namespace, reply on stdout
 # with the \r of each line removed (so outputs compare as text).

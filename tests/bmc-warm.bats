@@ -38,23 +38,8 @@ teardown() {
 }
 
 # start_memcached [ARG...]: a fresh memcached, extra arguments appended.
-start_memcached() {
-	ip netns exec "$NS_S" memcached -u nobody -U "$PORT" -p "$PORT" -t 1 \
-		-m 64 -d -P "$PIDFILE" "$@"
-	FP_WAIT_SECS=20 fp_wait_for tcp version
-	FP_WAIT_SECS=20 fp_wait_for udp version
-}
-
-stop_memcached() {
-	local pid
-	pid=$(cat "$PIDFILE" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || true
-	for _ in $(seq 200); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	rm -f "$PIDFILE"
-}
+start_memcached() { fp_memcached_start "$NS_S" "$S4" "$PORT" "$PIDFILE" "$@"; }
+stop_memcached() { fp_memcached_stop "$PIDFILE"; }
 
 udp() { ip netns exec "$NS_C" mc-req "$S4" "$PORT" "$@" | tr -d '\r'; }
 tcp() { ip netns exec "$NS_C" mc-req -t "$S4" "$PORT" "$@" | tr -d '\r'; }

@@ -74,3 +74,29 @@ fp_wait_for() {
 	done
 	return 1
 }
+
+# fp_memcached_start NS ADDR PORT PIDFILE [ARG...]: memcached on every
+# address of NS, TCP and UDP on PORT, ARGs appended; returns once it answers
+# `version` on ADDR over both (a loaded machine, the matrix's VMs, can take
+# seconds).
+fp_memcached_start() {
+	local ns=$1 addr=$2 port=$3 pidfile=$4
+	shift 4
+	ip netns exec "$ns" memcached -u nobody -U "$port" -p "$port" -t 1 \
+		-m 64 -d -P "$pidfile" "$@"
+	FP_WAIT_SECS=20 fp_wait_for ip netns exec "$ns" mc-req -t "$addr" "$port" version &&
+		FP_WAIT_SECS=20 fp_wait_for ip netns exec "$ns" mc-req "$addr" "$port" version
+}
+
+# fp_memcached_stop PIDFILE: until it is gone (a new one could not bind the
+# port before), then the pid file.
+fp_memcached_stop() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	rm -f "$1"
+}
