@@ -4,6 +4,8 @@
  *
  *   bmc_rx       XDP ingress: answers UDP "get" hits with XDP_TX, records
  *                misses, parses every write (UDP and TCP) and invalidates.
+ *   bmc_rx_tc    TC ingress: answers the hits too big for the XDP frame
+ *                (bpf_skb_change_tail, then bpf_redirect back out).
  *   bmc_tx       TC egress: fills the cache from memcached's single-datagram
  *                GET replies; a reply on a connection ends its pending writes.
  *   bmc_restart  tp_btf/inet_sock_set_state: memcached's TCP listener
@@ -194,6 +196,21 @@ pass:
 	return XDP_PASS;
 }
 
+/*
+ * TC ingress: GET hits whose reply did not fit the XDP frame (bmc_rx marks
+ * them in the metadata) are answered here, from a grown skb sent back out
+ * of the interface. Everything else goes on untouched.
+ */
+SEC("tc")
+int bmc_rx_tc(struct __sk_buff *skb)
+{
+	__u32 *m = (void *)(long)skb->data_meta;
+
+	if ((void *)(m + 2) > (void *)(long)skb->data || m[0] != BMC_META_TC)
+		return TC_ACT_NEXT;
+	return tc_answer(skb, m[1] != 0);
+}
+
 SEC("tc")
 int bmc_tx(struct __sk_buff *skb)
 {
@@ -242,9 +259,13 @@ int bmc_tx(struct __sk_buff *skb)
 		{
 			__u16 id;
 
+			if (bpf_skb_load_bytes(skb, l4 + 8, &id, 2))
+				return TC_ACT_NEXT;
+			/* Ours, from bmc_rx_tc: memcached has not seen it. */
+			if (is_own_reply(daddr, uh.dest, id))
+				return TC_ACT_NEXT;
 			/* The write this reply answers (request id echoed). */
-			if (!bpf_skb_load_bytes(skb, l4 + 8, &id, 2))
-				bmc_conn_reply(&ck, 0x10000 | id, 1);
+			bmc_conn_reply(&ck, 0x10000 | id, 1);
 		}
 		plen = bpf_ntohs(uh.len);
 		if (plen < 8 + 8 || l4 + plen > end)

@@ -12,7 +12,7 @@
  */
 struct bmc_stats {
 	__u64 gets;   /* UDP get requests seen at XDP (one per request) */
-	__u64 hits;   /* requests answered from the kernel (XDP_TX) */
+	__u64 hits;   /* requests answered from the kernel (XDP or TC) */
 	__u64 misses; /* get requests passed to memcached */
 	__u64 fills;  /* cache entries installed from replies at TC */
 	__u64 invalidations; /* entries removed because of writes */
@@ -21,6 +21,7 @@ struct bmc_stats {
 	__u64 flushes;	     /* whole-cache flushes (flush_all, restarts) */
 	__u64 stale_fills;   /* fills refused because a write raced them */
 	__u64 expired;	     /* lookups that found an expired entry */
+	__u64 tc_hits;	     /* of hits, those answered at TC ingress */
 };
 
 struct bmc_config {
@@ -33,6 +34,8 @@ struct bmc_config {
 	__u32 max_age;	     /* --max-age seconds, 0 = none */
 	__u32 netns_ino;     /* network namespace inode it was attached in */
 	__u64 attached_at;   /* wall clock, seconds since the epoch */
+	__u32 max_value;     /* --max-value: largest value cached, bytes */
+	__u32 pad2;
 };
 
 /*
@@ -145,8 +148,14 @@ struct bmc_exp {
 #define BMC_FNV_OFFSET 0xcbf29ce484222325ULL
 #define BMC_FNV_PRIME  0x100000001b3ULL
 
-/* TC filter identity on the egress hook. */
+/* TC filter identity, the same on the egress and the ingress hook. */
 #define BMC_TC_HANDLE 0xb3c
 #define BMC_TC_PRIO   0xb3c
+
+/*
+ * XDP metadata in front of a GET that hit but whose reply does not fit the
+ * XDP frame: TC ingress answers it (first word this, second 1 for IPv6).
+ */
+#define BMC_META_TC 0x544d4342 /* "BCMT" */
 
 #endif

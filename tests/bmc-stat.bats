@@ -68,9 +68,10 @@ setup_file() {
 	set_stats "$IF_B" 10 0 10 10 0 0 7 0 0 0
 
 	pin_stats "$IF_SMALL" 16
-	# A newer bmc-attach with more counters: bmc-stat reads the ones it knows.
+	# A newer bmc-attach with more counters: bmc-stat reads the ones it
+	# knows (the 11th is tc_hits; the 12th is unknown).
 	pin_stats "$IF_BIG" 96
-	set_stats "$IF_BIG" 50 40 10 10 0 0 0 0 0 0 999 999
+	set_stats "$IF_BIG" 50 40 10 10 0 0 0 0 0 0 30 999
 	pin_stats "$IF_TYPE" 80 array
 }
 
@@ -86,8 +87,8 @@ teardown_file() {
 @test "totals since attach: one line, per-CPU copies summed" {
 	run bmc-stat -I "$IF_A"
 	assert_success
-	assert_line --index 0 --regexp '^IFACE +GETS +HITS +MISSES +HIT% +FILLS +INVAL +EVICT +PASSES$'
-	assert_line --index 1 --regexp "^$IF_A +$((100 * NCPU)) +$((95 * NCPU)) +$((5 * NCPU)) +95\.0 +$((5 * NCPU)) +$NCPU +$((2 * NCPU)) +$((3 * NCPU))\$"
+	assert_line --index 0 --regexp '^IFACE +GETS +HITS +TC +MISSES +HIT% +FILLS +INVAL +EVICT +PASSES$'
+	assert_line --index 1 --regexp "^$IF_A +$((100 * NCPU)) +$((95 * NCPU)) +0 +$((5 * NCPU)) +95\.0 +$((5 * NCPU)) +$NCPU +$((2 * NCPU)) +$((3 * NCPU))\$"
 	[ "${#lines[@]}" -eq 2 ]
 }
 
@@ -97,7 +98,7 @@ teardown_file() {
 	run --separate-stderr bmc-stat
 	assert_failure 1
 	assert_line --regexp "^$IF_A +$((100 * NCPU)) "
-	assert_line --regexp "^$IF_B +$((10 * NCPU)) +0 +$((10 * NCPU)) +0\.0 "
+	assert_line --regexp "^$IF_B +$((10 * NCPU)) +0 +0 +$((10 * NCPU)) +0\.0 "
 	[[ "$stderr" == *"$IF_SMALL/stats holds 16-byte counters"* ]]
 	[[ "$stderr" == *"$IF_TYPE/stats is not a BMC stats map"* ]]
 }
@@ -118,6 +119,19 @@ teardown_file() {
 	assert_success
 }
 
+@test "TC hits are counted apart; an older attach's shorter counters read as 0" {
+	run bmc-stat -I "$IF_BIG"
+	assert_success
+	assert_line --index 1 --regexp "^$IF_BIG +$((50 * NCPU)) +$((40 * NCPU)) +$((30 * NCPU)) +$((10 * NCPU)) +80\.0 "
+	run bmc-stat -I "$IF_BIG" -j
+	run jq -e --argjson n "$NCPU" '.hits == 40 * $n and .tc_hits == 30 * $n' <<<"$output"
+	assert_success
+	# IF_A's map is the 80-byte layout from before tc_hits
+	run bmc-stat -I "$IF_A" -j
+	run jq -e '.tc_hits == 0' <<<"$output"
+	assert_success
+}
+
 @test "-j: no gets gives a null hit rate, not a division by zero" {
 	pin_stats "$IF_SMALL-z" 80
 	run bmc-stat -I "$IF_SMALL-z" -j
@@ -135,8 +149,8 @@ teardown_file() {
 	run bmc-stat -I "$IF_A" -i 0.2 -n 3
 	assert_success
 	[ "${#lines[@]}" -eq 4 ]
-	assert_line --index 1 --regexp "^$IF_A +0 +0 +0 +- +0 +0 +0 +0\$"
-	assert_line --index 3 --regexp "^$IF_A +0 +0 +0 +- "
+	assert_line --index 1 --regexp "^$IF_A +0 +0 +0 +0 +- +0 +0 +0 +0\$"
+	assert_line --index 3 --regexp "^$IF_A +0 +0 +0 +0 +- "
 }
 
 @test "-i: counters that grow during the run show up in the deltas" {
@@ -309,5 +323,5 @@ teardown_file() {
 	run timeout -s TERM 0.6 bmc-stat -I "$IF_A" -i 5
 	assert_equal "$status" 124 # timeout's own status: it had to signal
 	[ "${#lines[@]}" -eq 2 ]
-	assert_line --index 1 --regexp "^$IF_A +0 +0 +0 +- "
+	assert_line --index 1 --regexp "^$IF_A +0 +0 +0 +0 +- "
 }

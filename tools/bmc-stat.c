@@ -41,10 +41,15 @@ static const struct counter {
 	{"flushes", "Whole-cache flushes (flush_all, memcached restarts)."},
 	{"stale_fills", "Fills refused because a write raced them."},
 	{"expired", "Lookups that found an expired entry."},
+	{"tc_hits", "Of the hits, those answered at TC ingress (replies too "
+		    "big for the XDP frame)."},
 };
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
 _Static_assert(sizeof(struct bmc_stats) == NR_COUNTERS * sizeof(__u64),
 	       "bmc-stat must know every counter in struct bmc_stats");
+/* The oldest layouts still read (fields are only appended; later ones 0). */
+#define STATS_MIN_SIZE	offsetof(struct bmc_stats, tc_hits)
+#define CONFIG_MIN_SIZE offsetof(struct bmc_config, max_value)
 
 struct iface {
 	char name[256];
@@ -165,13 +170,15 @@ static int open_config(struct iface *ifc)
 		return 0; /* optional: stats alone are enough */
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
 	if (err || info.type != BPF_MAP_TYPE_ARRAY ||
-	    info.value_size < sizeof(struct bmc_config)) {
+	    info.value_size < CONFIG_MIN_SIZE) {
 		fp_debug("ignoring %s: not a BMC config map of this version",
 			 path);
 		close(fd);
 		return 0;
 	}
-	val = calloc(1, info.value_size);
+	val = calloc(1, info.value_size > sizeof(ifc->config)
+				? info.value_size
+				: sizeof(ifc->config));
 	if (val && !bpf_map_lookup_elem(fd, &key, val)) {
 		memcpy(&ifc->config, val, sizeof(ifc->config));
 		ifc->have_config = true;
@@ -221,15 +228,14 @@ static int open_iface(struct iface *ifc, const char *name)
 		return fp_error("%s is not a BMC stats map (type %u, expected "
 				"a per-CPU array)",
 				path, info.type);
-	if (info.value_size < sizeof(struct bmc_stats))
+	if (info.value_size < STATS_MIN_SIZE)
 		return fp_error("%s holds %u-byte counters, expected at least "
 				"%zu (bmc-attach and bmc-stat are from "
 				"different versions: re-attach with this "
 				"version's bmc-attach)",
-				path, info.value_size,
-				sizeof(struct bmc_stats));
-	/* Larger is fine: fields are only appended; we read the ones we know.
-	 */
+				path, info.value_size, STATS_MIN_SIZE);
+	/* Larger or an older, shorter layout: fields are only appended; we
+	 * read the ones we know and there are. */
 	ifc->value_size = info.value_size;
 	ifc->map_id = info.id;
 	return open_config(ifc);
@@ -280,7 +286,8 @@ static int read_counters(struct iface *ifc)
 	int err;
 
 	/* A newer attach's struct may be larger: sum it all, keep ours. */
-	sum = calloc(1, (ifc->value_size + 7) & ~(size_t)7);
+	sum = calloc(1,
+		     ((ifc->value_size + 7) & ~(size_t)7) + sizeof(ifc->cur));
 	if (!sum)
 		return fp_error("out of memory");
 	err = fp_percpu_sum(ifc->stats_fd, &key, sum, ifc->value_size);
@@ -293,7 +300,16 @@ static int read_counters(struct iface *ifc)
 	return 0;
 }
 
-enum { C_GETS, C_HITS, C_MISSES, C_FILLS, C_INVAL, C_EVICT, C_PASSES };
+enum {
+	C_GETS,
+	C_HITS,
+	C_MISSES,
+	C_FILLS,
+	C_INVAL,
+	C_EVICT,
+	C_PASSES,
+	C_TC_HITS = 10,
+};
 
 static double hit_rate(const __u64 *v)
 {
@@ -302,46 +318,49 @@ static double hit_rate(const __u64 *v)
 
 static void print_text(const struct iface *ifc, const __u64 *v)
 {
-	/* 77 columns with -T: fits 80. Wider values are printed whole. */
+	/*
+	 * 80 columns with -T. Wider values are printed whole. TC: the hits
+	 * answered at TC ingress (replies too big for the XDP frame).
+	 */
 	static const struct fp_column cols[] = {
-		{"IFACE", 10, true},  {"GETS", 8, false},  {"HITS", 8, false},
-		{"MISSES", 7, false}, {"HIT%", 5, false},  {"FILLS", 6, false},
-		{"INVAL", 5, false},  {"EVICT", 5, false}, {"PASSES", 6, false},
+		{"IFACE", 9, true},   {"GETS", 7, false},   {"HITS", 7, false},
+		{"TC", 6, false},     {"MISSES", 6, false}, {"HIT%", 5, false},
+		{"FILLS", 6, false},  {"INVAL", 5, false},  {"EVICT", 5, false},
+		{"PASSES", 6, false},
 	};
-	const int ncols = sizeof(cols) / sizeof(cols[0]);
-	char buf[9][32];
-	const char *vals[9];
+	enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
+	/* Counter shown in each column after IFACE; -1: the hit rate. */
+	static const int shown[NCOLS - 1] = {
+		C_GETS,	 C_HITS,  C_TC_HITS, C_MISSES, -1,
+		C_FILLS, C_INVAL, C_EVICT,   C_PASSES,
+	};
+	char buf[NCOLS][32];
+	const char *vals[NCOLS];
 	double rate = hit_rate(v);
 	int i;
 
 	if (!header_printed) {
 		if (fp_opts.timestamp)
 			printf("%-9s", "TIME");
-		fp_table_header(stdout, cols, ncols);
+		fp_table_header(stdout, cols, NCOLS);
 		header_printed = true;
 	}
-	snprintf(buf[0], sizeof(buf[0]), "%s", ifc->name);
-	snprintf(buf[1], sizeof(buf[1]), "%llu", (unsigned long long)v[C_GETS]);
-	snprintf(buf[2], sizeof(buf[2]), "%llu", (unsigned long long)v[C_HITS]);
-	snprintf(buf[3], sizeof(buf[3]), "%llu",
-		 (unsigned long long)v[C_MISSES]);
-	if (isnan(rate))
-		snprintf(buf[4], sizeof(buf[4]), "-");
-	else
-		snprintf(buf[4], sizeof(buf[4]), "%.1f", rate);
-	snprintf(buf[5], sizeof(buf[5]), "%llu",
-		 (unsigned long long)v[C_FILLS]);
-	snprintf(buf[6], sizeof(buf[6]), "%llu",
-		 (unsigned long long)v[C_INVAL]);
-	snprintf(buf[7], sizeof(buf[7]), "%llu",
-		 (unsigned long long)v[C_EVICT]);
-	snprintf(buf[8], sizeof(buf[8]), "%llu",
-		 (unsigned long long)v[C_PASSES]);
-	for (i = 0; i < ncols; i++)
+	vals[0] = ifc->name;
+	for (i = 1; i < NCOLS; i++) {
+		int c = shown[i - 1];
+
+		if (c >= 0)
+			snprintf(buf[i], sizeof(buf[i]), "%llu",
+				 (unsigned long long)v[c]);
+		else if (isnan(rate))
+			snprintf(buf[i], sizeof(buf[i]), "-");
+		else
+			snprintf(buf[i], sizeof(buf[i]), "%.1f", rate);
 		vals[i] = buf[i];
+	}
 	if (fp_opts.timestamp)
 		fp_print_time(stdout);
-	fp_table_row(stdout, cols, ncols, vals);
+	fp_table_row(stdout, cols, NCOLS, vals);
 }
 
 /*

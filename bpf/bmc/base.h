@@ -19,6 +19,7 @@
 #define IPPROTO_UDP_ 17
 #define TC_ACT_NEXT \
 	(-1) /* TC_ACT_UNSPEC: an observer, later filters still run */
+#define TC_ACT_SHOT 2
 
 #define REQ_BUF	     2048
 #define REQ_MASK     (REQ_BUF - 1)
@@ -28,6 +29,8 @@
 #define NS	     1000000000ULL
 #define EXP_MARGIN   BMC_EXP_MARGIN_NS
 #define NEVER	     BMC_EXP_NEVER
+/* Ethernet + IPv6 + UDP + memcached's 8-byte frame header, rounded up. */
+#define BMC_HDR_MAX 72
 
 /* Set by bmc-attach before load. */
 const volatile __u16 port_be = 0;	  /* memcached port, network order */
@@ -38,6 +41,7 @@ const volatile __s64 realtime_off_ns = 0; /* CLOCK_REALTIME - MONOTONIC */
 const volatile __u64 netns_cookie = 0;	  /* memcached's netns, 0: any */
 /* bpf_xdp_load_bytes and bpf_xdp_store_bytes exist (Linux 5.18) */
 const volatile __u8 xdp_bytes = 1;
+const volatile __u32 max_value = BMC_MAX_VALUE; /* --max-value, bytes */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -111,7 +115,9 @@ struct textbuf {
 };
 
 struct xdp_scratch {
-	__u8 hb[64]; /* the request's headers while the reply grows */
+	/* The reply's headers (Ethernet to memcached's frame header),
+	 * built here while the packet is resized. */
+	__u8 hb[BMC_HDR_MAX];
 	struct textbuf req;
 	__u8 fresh[sizeof(struct bmc_conn)]; /* zeroes for new connections */
 	__u32 pos, len; /* parse_stream's cursor, opaque to the verifier */
@@ -181,6 +187,7 @@ enum stat_field {
 	S_FLUSHES,
 	S_STALE,
 	S_EXPIRED,
+	S_TC_HITS,
 };
 
 static __always_inline void stat_inc(enum stat_field f)

@@ -63,10 +63,13 @@ static __always_inline int handle_udp(struct xdp_md *ctx, struct pkt *pk,
 		}
 		if (ret == XDP_ABORTED)
 			return XDP_ABORTED; /* cannot happen: bounds proven */
-		stat_inc(S_MISSES);
 		pk->miss = 1;
+		/* TC ingress counts it, a hit or a miss. */
+		if (ret == -3 && tc_handoff(ctx, pk->v6))
+			return XDP_PASS;
+		stat_inc(S_MISSES);
 		if (ret == -1 || ret == -3) {
-			record_miss(pk, saddr, uh.source,
+			record_miss(pk->v6, saddr, uh.source,
 				    *(__u16 *)&sc->req.b[0]);
 			return XDP_PASS;
 		}

@@ -79,7 +79,7 @@ __noinline int bmc_reply_value(struct tc_scratch *sc, struct reply_val *rv)
 	rv->bs = pos;
 	rv->blen = end + 1 + n + 2 - pos;
 	rv->pos = end + 1 + n + 2;
-	return n <= BMC_MAX_VALUE ? 0 : 2;
+	return n <= max_value ? 0 : 2;
 }
 
 static __always_inline int load_reply(struct __sk_buff *skb, __u32 poff,

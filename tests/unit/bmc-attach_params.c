@@ -85,6 +85,14 @@ static void values(void)
 			   bmc_parse_max_age("-3", &age) == -EINVAL &&
 			   bmc_parse_max_age("2592001", &age) == -EINVAL,
 		   "--max-age 0, -3 and 30 days + 1 are refused");
+	UNIT_CHECK(!bmc_parse_max_value("200", &age) && age == 200,
+		   "--max-value 200");
+	UNIT_CHECK(!bmc_parse_max_value("1000", &age) && age == 1000,
+		   "--max-value 1000, BMC's limit");
+	UNIT_CHECK(bmc_parse_max_value("0", &age) == -EINVAL &&
+			   bmc_parse_max_value("1001", &age) == -EINVAL &&
+			   bmc_parse_max_value("1k", &age) == -EINVAL,
+		   "--max-value 0, 1001 and 1k are refused");
 }
 
 static void forms(void)

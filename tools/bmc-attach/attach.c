@@ -2,7 +2,8 @@
 /*
  * bmc-attach attach IFACE: load BMC in front of a memcached and leave it
  * running. XDP ingress answers UDP GET hits and sees every write; TC
- * egress fills the cache from memcached's replies; watch.c flushes it when
+ * ingress answers the hits too big for the XDP frame; TC egress fills the
+ * cache from memcached's replies; watch.c flushes it when
  * memcached restarts. Everything stays through pins (state.c).
  */
 #include <arpa/inet.h>
@@ -25,12 +26,14 @@ enum {
 	OPT_NETNS,
 	OPT_REPLACE,
 	OPT_COLD,
+	OPT_MAX_VALUE,
 };
 
 const struct attach_opts attach_defaults = {
 	.port = BMC_DEFAULT_PORT,
 	.cache_size = BMC_DEFAULT_CACHE,
 	.mode = FP_XDP_AUTO,
+	.max_value = BMC_MAX_VALUE,
 };
 
 static const struct argp_option value_options[] = {
@@ -46,6 +49,8 @@ static const struct argp_option value_options[] = {
 	 "Cache values whose expiry BMC did not see for at most SECS "
 	 "(default: do not cache them)",
 	 0},
+	{"max-value", OPT_MAX_VALUE, "BYTES", 0,
+	 "Cache values of at most BYTES, 1..1000 (1000)", 0},
 	{"netns", OPT_NETNS, "NAME", 0,
 	 "Network namespace of IFACE (/run/netns/NAME)", 0},
 	{"cold", OPT_COLD, NULL, 0,
@@ -90,6 +95,13 @@ static error_t parse_value(int key, char *arg, struct argp_state *state)
 			argp_error(state,
 				   "invalid max age '%s': want seconds, "
 				   "1..2592000",
+				   arg);
+		break;
+	case OPT_MAX_VALUE:
+		if (bmc_parse_max_value(arg, &o->max_value))
+			argp_error(state,
+				   "invalid max value '%s': want bytes, "
+				   "1..1000",
 				   arg);
 		break;
 	case OPT_NETNS:
@@ -165,6 +177,8 @@ const struct fp_command attach_cmd = {
 	.run = attach_run,
 };
 
+enum { TC_EGRESS = 1, TC_INGRESS = 2 };
+
 /* What one attach has set up so far, for its cleanup. */
 struct attach {
 	const struct attach_opts *o;
@@ -172,9 +186,9 @@ struct attach {
 	struct bmc_config cfg;
 	char dir[256];
 	unsigned int ifindex;
-	bool created; /* the pin directory */
-	bool tc_done; /* our TC filter */
-	int xfd;      /* the XDP link */
+	bool created;	      /* the pin directory */
+	unsigned int tc_done; /* our TC filters: TC_EGRESS | TC_INGRESS */
+	int xfd;	      /* the XDP link */
 };
 
 /*
@@ -241,6 +255,7 @@ static struct bmc_attach_bpf *open_and_load(const struct attach_opts *o,
 	skel->rodata->realtime_off_ns = realtime_offset();
 	skel->rodata->netns_cookie = fp_netns_cookie();
 	skel->rodata->xdp_bytes = xdp_bytes;
+	skel->rodata->max_value = o->max_value;
 	if (!skel->rodata->netns_cookie)
 		fp_debug("no network namespace cookie (SO_NETNS_COOKIE): UDP "
 			 "sockets on port %u in any namespace flush the cache",
@@ -290,6 +305,7 @@ static int pin_contract(struct attach *a, const struct bmc_geometry *g)
 	a->cfg.cache_size = a->o->cache_size;
 	a->cfg.cache_entries = g->entries;
 	a->cfg.max_age = a->o->max_age;
+	a->cfg.max_value = a->o->max_value;
 	a->cfg.netns_ino = (__u32)fp_netns_inode();
 	a->cfg.attached_at = (__u64)time(NULL);
 	return 0;
@@ -310,34 +326,46 @@ static bool prog_is_named(unsigned int id, const char *name)
 	return same;
 }
 
-/* TC egress before XDP: fills must be running when hits start. */
-static int attach_tc(struct attach *a)
+/* One of our TC filters: a stale one of ours is replaced, others refused. */
+static int attach_tc_hook(struct attach *a, bool egress,
+			  const struct bpf_program *prog, const char *pin)
 {
-	const char *iface = a->o->iface;
+	const char *iface = a->o->iface, *hook = egress ? "egress" : "ingress";
+	const char *name = bpf_program__name(prog);
 	unsigned int id = 0;
 	int err;
 
-	/* A filter of ours left by an attach that died half-way: remove. */
-	if (fp_tc_attached(a->ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO, &id)) {
-		if (!prog_is_named(id, "bmc_tx"))
-			return fp_error("cannot attach TC egress to %s: "
+	if (fp_tc_attached(a->ifindex, egress, BMC_TC_HANDLE, BMC_TC_PRIO,
+			   &id)) {
+		if (!prog_is_named(id, name))
+			return fp_error("cannot attach TC %s to %s: "
 					"another filter uses handle 0x%x "
 					"priority %u",
-					iface, BMC_TC_HANDLE, BMC_TC_PRIO);
-		fp_warn("removed a stale BMC filter from %s", iface);
-		fp_tc_detach(a->ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO);
+					hook, iface, BMC_TC_HANDLE,
+					BMC_TC_PRIO);
+		fp_warn("removed a stale BMC filter from %s %s", iface, hook);
+		fp_tc_detach(a->ifindex, egress, BMC_TC_HANDLE, BMC_TC_PRIO);
 	}
-	if (fp_tc_attach(a->ifindex, iface, true,
-			 bpf_program__fd(a->skel->progs.bmc_tx), BMC_TC_HANDLE,
-			 BMC_TC_PRIO))
+	if (fp_tc_attach(a->ifindex, iface, egress, bpf_program__fd(prog),
+			 BMC_TC_HANDLE, BMC_TC_PRIO))
 		return 1;
-	a->tc_done = true;
-	err = fp_pin_fd(bpf_program__fd(a->skel->progs.bmc_tx), a->dir,
-			"tc_prog");
+	a->tc_done |= egress ? TC_EGRESS : TC_INGRESS;
+	err = fp_pin_fd(bpf_program__fd(prog), a->dir, pin);
 	if (err)
-		return fp_error("cannot pin %s/tc_prog: %s", a->dir,
+		return fp_error("cannot pin %s/%s: %s", a->dir, pin,
 				fp_strerror(err));
 	return 0;
+}
+
+/*
+ * TC before XDP: fills (egress) must be running when hits start, and
+ * ingress must be there for the hits XDP hands it.
+ */
+static int attach_tc(struct attach *a)
+{
+	return attach_tc_hook(a, true, a->skel->progs.bmc_tx, "tc_prog") ||
+	       attach_tc_hook(a, false, a->skel->progs.bmc_rx_tc,
+			      "tc_ingress_prog");
 }
 
 /* XDP last: from here on hits are answered. Then the final config. */
@@ -416,6 +444,7 @@ static void print_attached(const char *iface, const char *dir,
 		fp_json_kv_u64(&j, "cache_size_bytes", cfg->cache_size);
 		fp_json_kv_u64(&j, "cache_entries", cfg->cache_entries);
 		fp_json_kv_u64(&j, "max_age_s", cfg->max_age);
+		fp_json_kv_u64(&j, "max_value_bytes", cfg->max_value);
 		fp_json_kv_u64_or_null(&j, "learned_keys", warm,
 				       warm ? warm->learned : 0);
 		fp_json_kv_double_or_null(&j, "learn_s", warm,
@@ -487,15 +516,18 @@ int attach_run(const void *opts)
 	ret = 0;
 
 cleanup:
-	if (ret && a.tc_done) {
+	for (int hook = TC_EGRESS; ret && hook <= TC_INGRESS; hook++) {
 		unsigned int id = 0;
+		bool egress = hook == TC_EGRESS;
 
-		if (fp_tc_attached(a.ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO,
-				   &id))
-			fp_tc_detach(a.ifindex, true, BMC_TC_HANDLE,
+		if ((a.tc_done & hook) &&
+		    fp_tc_attached(a.ifindex, egress, BMC_TC_HANDLE,
+				   BMC_TC_PRIO, &id))
+			fp_tc_detach(a.ifindex, egress, BMC_TC_HANDLE,
 				     BMC_TC_PRIO);
-		fp_tc_hook_destroy_if_empty(a.ifindex);
 	}
+	if (ret && a.tc_done)
+		fp_tc_hook_destroy_if_empty(a.ifindex);
 	if (ret && a.created)
 		bmc_remove(a.dir, NULL, false);
 	if (a.xfd >= 0)

@@ -30,6 +30,7 @@ struct attach_opts {
 	const char *netns;
 	uint64_t cache_size;
 	uint32_t max_age;
+	uint32_t max_value; /* largest value cached, bytes */
 	uint16_t port;
 	enum fp_xdp_mode mode;
 	bool replace;
@@ -118,6 +119,8 @@ void bmc_cache_geometry(uint64_t cache_size, struct bmc_geometry *g);
 int bmc_parse_cache_size(const char *s, uint64_t *out);
 /* --max-age: seconds, 1..BMC_MAX_AGE_MAX; -EINVAL otherwise. */
 int bmc_parse_max_age(const char *s, uint32_t *out);
+/* --max-value: 1..BMC_MAX_VALUE bytes, else -EINVAL. */
+int bmc_parse_max_value(const char *s, uint32_t *out);
 /*
  * Is argv the command form (`bmc-attach [-v] [-j] COMMAND ...`, COMMAND
  * one of the tool's or help)? Otherwise it is one of the old forms.

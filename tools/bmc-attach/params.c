@@ -55,6 +55,16 @@ int bmc_parse_max_age(const char *s, uint32_t *out)
 	return 0;
 }
 
+int bmc_parse_max_value(const char *s, uint32_t *out)
+{
+	uint64_t v;
+
+	if (fp_parse_u64(s, 1, BMC_MAX_VALUE, &v))
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 /* -v, -j, --verbose, --json, or a bundle of v and j ("-vj"). */
 static bool tool_flag(const char *a)
 {

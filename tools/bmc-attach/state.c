@@ -5,6 +5,7 @@
  *   stats, config   the contract with bmc-stat
  *   xdp_link        the XDP bpf_link (unpinning it detaches XDP)
  *   tc_prog         the TC egress program (to recognise our filter)
+ *   tc_ingress_prog the TC ingress program (the same, on ingress)
  *   restart_link    the tracepoint link
  *   udp_bind4_link, udp_bind6_link, udp_release_link
  *                   cgroup links (root cgroup v2) that flush when a UDP
@@ -83,21 +84,34 @@ static const char *const detach_now[] = {
 	"udp_release_link", "restart_link",
 };
 
-int bmc_remove(const char *dir, const struct bmc_config *cfg, bool same_ns)
+/* Our filter on one TC hook, if it still runs the program pinned as pin. */
+static int remove_filter(const char *dir, const struct bmc_config *cfg,
+			 bool egress, const char *pin)
 {
-	unsigned int ours = bmc_pinned_prog_id(dir, "tc_prog"), id = 0;
+	unsigned int ours = bmc_pinned_prog_id(dir, pin), id = 0;
 	int err;
 
-	if (same_ns && cfg && cfg->ifindex && ours &&
-	    fp_tc_attached(cfg->ifindex, true, BMC_TC_HANDLE, BMC_TC_PRIO,
-			   &id) &&
-	    id == ours) {
-		err = fp_tc_detach(cfg->ifindex, true, BMC_TC_HANDLE,
-				   BMC_TC_PRIO);
-		if (err && err != -ENOENT)
-			return fp_error("cannot remove the TC egress filter: "
-					"%s",
-					fp_strerror(err));
+	if (!ours ||
+	    !fp_tc_attached(cfg->ifindex, egress, BMC_TC_HANDLE, BMC_TC_PRIO,
+			    &id) ||
+	    id != ours)
+		return 0;
+	err = fp_tc_detach(cfg->ifindex, egress, BMC_TC_HANDLE, BMC_TC_PRIO);
+	if (err && err != -ENOENT)
+		return fp_error("cannot remove the TC %s filter: %s",
+				egress ? "egress" : "ingress",
+				fp_strerror(err));
+	return 0;
+}
+
+int bmc_remove(const char *dir, const struct bmc_config *cfg, bool same_ns)
+{
+	int err;
+
+	if (same_ns && cfg && cfg->ifindex) {
+		if (remove_filter(dir, cfg, true, "tc_prog") ||
+		    remove_filter(dir, cfg, false, "tc_ingress_prog"))
+			return 1;
 		fp_tc_hook_destroy_if_empty(cfg->ifindex);
 	}
 	/*

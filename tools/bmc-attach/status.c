@@ -65,6 +65,7 @@ static void print_json(struct fp_json *j, const char *iface,
 	fp_json_kv_u64(j, "cache_size_bytes", cfg->cache_size);
 	fp_json_kv_u64(j, "cache_entries", cfg->cache_entries);
 	fp_json_kv_u64(j, "max_age_s", cfg->max_age);
+	fp_json_kv_u64(j, "max_value_bytes", cfg->max_value);
 	fp_json_kv_u64(j, "netns_ino", cfg->netns_ino);
 	fp_json_kv_u64(j, "attached_at_s", cfg->attached_at);
 	fp_json_kv_string(j, "state", state);
