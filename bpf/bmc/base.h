@@ -114,6 +114,14 @@ struct textbuf {
 	__u8 pad[8]; /* 8-byte loads at any masked index stay inside */
 };
 
+/* The keys of one plain get: where they are in req, what they hold. */
+struct get_req {
+	__u32 koff[BMC_MAX_KEYS];
+	__u32 klen[BMC_MAX_KEYS];
+	__u32 nkeys;
+	__u32 total; /* bytes of all the values' blobs */
+};
+
 struct xdp_scratch {
 	/* The reply's headers (Ethernet to memcached's frame header),
 	 * built here while the packet is resized. */
@@ -123,6 +131,8 @@ struct xdp_scratch {
 	__u32 pos, len; /* parse_stream's cursor, opaque to the verifier */
 	__u32 op;
 	struct slot slots[BMC_MAX_KEYS];
+	struct get_req gr; /* here, not on the stack: 6.1 counts 512 bytes
+			    * over all frames */
 };
 
 struct {

@@ -11,14 +11,6 @@
 #include "cache.h"
 #include "packet.h"
 
-/* The keys of one plain get: where they are in sc->req, what they hold. */
-struct get_req {
-	__u32 koff[BMC_MAX_KEYS];
-	__u32 klen[BMC_MAX_KEYS];
-	__u32 nkeys;
-	__u32 total; /* bytes of all the values' blobs */
-};
-
 /*
  * The datagram after its 8-byte frame header, sc->req[0, plen), must be
  * "get" (SP+ key)+ SP* CR? LF and nothing else. 0, or -2: not a plain get
@@ -284,13 +276,11 @@ static __always_inline int xdp_reply(struct xdp_md *ctx, struct pkt *pk,
 static __always_inline int try_hit(struct xdp_md *ctx, struct pkt *pk,
 				   struct xdp_scratch *sc, __u32 plen)
 {
-	struct get_req gr;
-
-	if (get_keys(sc, plen, &gr))
+	if (get_keys(sc, plen, &sc->gr))
 		return -2;
-	if (get_values(sc, &gr))
+	if (get_values(sc, &sc->gr))
 		return -1;
-	return xdp_reply(ctx, pk, sc, &gr);
+	return xdp_reply(ctx, pk, sc, &sc->gr);
 }
 
 /*
@@ -398,7 +388,6 @@ static __always_inline int tc_answer(struct __sk_buff *skb, int v6)
 {
 	struct bmc_req_key *own;
 	struct xdp_scratch *sc;
-	struct get_req gr;
 	struct udphdr uh;
 	__u32 zero = 0, l4 = v6 ? 14 + 40 : 14 + 20, saddr[4] = {};
 	__u64 plen;
@@ -416,11 +405,11 @@ static __always_inline int tc_answer(struct __sk_buff *skb, int v6)
 	if (bpf_skb_load_bytes(skb, l4 + 8, sc->req.b, plen))
 		return TC_ACT_NEXT;
 	reqid = *(__u16 *)&sc->req.b[0];
-	if (get_keys(sc, plen, &gr))
+	if (get_keys(sc, plen, &sc->gr))
 		return TC_ACT_NEXT;
-	ret = get_values(sc, &gr);
+	ret = get_values(sc, &sc->gr);
 	if (!ret)
-		ret = tc_reply(skb, sc, &gr, v6);
+		ret = tc_reply(skb, sc, &sc->gr, v6);
 	if (ret == TC_ACT_SHOT)
 		return TC_ACT_SHOT; /* cannot happen: bounds proven */
 	if (ret) {
