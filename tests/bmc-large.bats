@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
-# BMC with values up to 1000 bytes: hits whose reply does not fit the XDP
-# frame (on veth, past about 200 bytes) are answered at TC ingress from a
-# grown skb, in native and generic XDP mode. As in bmc-memcached.bats,
+# BMC with values up to 1000 bytes, in native and generic XDP mode: hits
+# whose reply does not fit the XDP frame (on 6.18's veth, past about 200
+# bytes) are answered at TC ingress from a grown skb. As in bmc-memcached.bats,
 # memcached's TCP port is the oracle: what BMC answers over UDP is what
 # memcached would answer, byte for byte.
 
@@ -54,27 +54,40 @@ store() {
 	[ "$(tcp_raw "set $1 5 0 $2" "$(value "$2")" | tr -d '\r')" = STORED ]
 }
 
-# from_tc VIA GET-ARGS: GET over UDP (VIA udp_raw or udp6_raw) until BMC
-# answers it at TC ingress (tc_hits rises; about 5 s at most), then check
-# that reply against memcached's over TCP, byte for byte.
-from_tc() {
-	local via=$1 t0 want got
+# from_kernel VIA GET-ARGS: GET over UDP (VIA udp_raw or udp6_raw) until
+# BMC answers it from the kernel (hits rise; about 5 s at most), then check
+# that reply against memcached's over TCP, byte for byte. Where the XDP
+# frame has no room for the reply (veth on 6.18, not on 6.1, where veth
+# hands XDP a page) the answer comes from TC ingress.
+from_kernel() {
+	local via=$1 h0 want got
 	shift
 	want=$(tcp_raw "get $*" | od -An -tx1)
 	for _ in $(seq 25); do
-		t0=$(bstat tc_hits)
+		h0=$(bstat hits)
 		got=$("$via" "get $*" | od -An -tx1)
-		[ "$(bstat tc_hits)" -gt "$t0" ] && break
+		[ "$(bstat hits)" -gt "$h0" ] && break
 		sleep 0.2
 	done
-	[ "$(bstat tc_hits)" -gt "$t0" ] || {
-		echo "BMC never answered 'get $*' at TC" >&2
+	[ "$(bstat hits)" -gt "$h0" ] || {
+		echo "BMC never answered 'get $*' from the kernel" >&2
 		return 1
 	}
 	[ "$got" = "$want" ] || {
 		printf 'get %s: BMC (UDP) and memcached (TCP) differ\n' "$*" >&2
 		return 1
 	}
+}
+
+# xdp_has_room: does this kernel's veth give XDP room for a 1000-byte
+# reply? (Then TC ingress never needs to answer.)
+xdp_has_room() {
+	local t0
+	store room1 1000
+	from_kernel udp_raw room1
+	t0=$(bstat tc_hits)
+	udp_raw "get room1" >/dev/null
+	[ "$(bstat tc_hits)" -eq "$t0" ]
 }
 
 # never_from_kernel GET-ARGS: five GETs, none answered by BMC, all right.
@@ -88,45 +101,54 @@ never_from_kernel() {
 	[ "$(bstat hits)" -eq "$h0" ]
 }
 
-@test "values of 300, 600 and 1000 bytes: answered at TC ingress, byte for byte" {
+@test "values of 300, 600 and 1000 bytes: answered from the kernel, byte for byte" {
 	local n
 	for n in 300 600 1000; do
 		store "lg$n" "$n"
-		from_tc udp_raw "lg$n"
+		from_kernel udp_raw "lg$n"
 	done
-	# and the 64-byte ones still at XDP
+}
+
+@test "where the XDP frame has no room, TC ingress answers; 64-byte values stay at XDP" {
+	local t0
+	if xdp_has_room; then
+		skip "this kernel's veth gives XDP room for 1000-byte replies: all answered at XDP"
+	fi
+	store tc1 600
+	from_kernel udp_raw tc1
+	t0=$(bstat tc_hits)
+	from_kernel udp_raw tc1
+	[ "$(bstat tc_hits)" -eq $((t0 + 1)) ]
 	store small1 64
-	from_tc udp_raw lg1000
-	run bstat tc_hits
-	local t0=$output
-	udp_raw "get small1" >/dev/null
-	udp_raw "get small1" >/dev/null
+	from_kernel udp_raw small1
+	t0=$(bstat tc_hits)
+	from_kernel udp_raw small1
 	[ "$(bstat tc_hits)" -eq "$t0" ]
 }
 
-@test "a multi-get whose reply outgrows the frame: at TC, whole and in order" {
+@test "a multi-get of large values: from the kernel, whole and in order" {
 	store mlg1 400
 	store mlg2 300
 	store mlg3 250
-	from_tc udp_raw mlg1
-	from_tc udp_raw mlg2
-	from_tc udp_raw mlg3
-	from_tc udp_raw "mlg3 mlg1 mlg2"
+	from_kernel udp_raw mlg1
+	from_kernel udp_raw mlg2
+	from_kernel udp_raw mlg3
+	from_kernel udp_raw "mlg3 mlg1 mlg2"
 }
 
-@test "IPv6: a 1000-byte value at TC ingress" {
+@test "IPv6: a 1000-byte value from the kernel" {
 	store lg6 1000
-	from_tc udp6_raw lg6
+	from_kernel udp6_raw lg6
 }
 
 @test "a write invalidates a large value at once" {
 	local want
 	store lgw 800
-	from_tc udp_raw lgw
+	from_kernel udp_raw lgw
 	store lgw 900
 	want=$(tcp_raw "get lgw" | od -An -tx1)
 	[ "$(udp_raw "get lgw" | od -An -tx1)" = "$want" ]
-	from_tc udp_raw lgw
+	from_kernel udp_raw lgw
 	tcp_raw "delete lgw" >/dev/null
 	[ "$(udp_raw "get lgw" | tr -d '\r')" = END ]
 }
@@ -138,9 +160,9 @@ never_from_kernel() {
 	ip netns exec "$NS_C" ethtool -K "$IF_C" tx off >/dev/null
 	ip netns exec "$NS_C" nstat -n
 	store lgc 700
-	from_tc udp_raw lgc
+	from_kernel udp_raw lgc
 	store lgc6 999
-	from_tc udp6_raw lgc6
+	from_kernel udp6_raw lgc6
 	run ip netns exec "$NS_C" nstat -a UdpInCsumErrors Udp6InCsumErrors
 	ip netns exec "$NS_C" ethtool -K "$IF_C" tx on >/dev/null
 	refute_output --regexp 'InCsumErrors +[1-9]'
@@ -157,18 +179,18 @@ never_from_kernel() {
 	store lgm 600
 	never_from_kernel lgm
 	store lgm5 500
-	from_tc udp_raw lgm5
+	from_kernel udp_raw lgm5
 }
 
-@test "generic XDP: large values at TC ingress too" {
+@test "generic XDP: large values from the kernel too" {
 	bmc-attach attach "$IF_S" -P "$PORT" --cache-size 16M --netns "$NS_S" \
 		--mode generic --replace --cold
 	run bmc-attach status "$IF_S"
 	assert_output --partial generic
 	store glg 1000
-	from_tc udp_raw glg
+	from_kernel udp_raw glg
 	store glg2 300
-	from_tc udp_raw "glg2 glg"
+	from_kernel udp_raw "glg2 glg"
 }
 
 @test "--max-value outside 1..1000 is a usage error" {

@@ -2,7 +2,9 @@
 # Warm attach: BMC attached to a memcached that already holds its keys
 # learns their expiry from memcached (lru_crawler metadump) and serves them
 # from the kernel, never after memcached would have expired them. Each test
-# starts its own memcached, stores keys, then attaches.
+# starts its own memcached, stores keys, then attaches. FP_TTL_SCALE (1)
+# multiplies the TTLs and waits, for kernels under emulation, where an
+# attach takes longer than a 5 s TTL (tests/vm/run 6.1 with FP_TTL_SCALE=8).
 
 load helpers
 bats_require_minimum_version 1.5.0
@@ -20,7 +22,8 @@ setup_file() {
 	C4=$NET.2
 	PORT=11211
 	PIDFILE=$(mktemp -u /tmp/fp-bmc-warm.XXXXXX)
-	export NS_S NS_C IF_S IF_C S4 C4 PORT PIDFILE
+	S=${FP_TTL_SCALE:-1}
+	export NS_S NS_C IF_S IF_C S4 C4 PORT PIDFILE S
 	fp_veth_pair "$NS_S" "$NS_C" "$IF_S" "$IF_C" "$S4" "$C4"
 	ip netns exec "$NS_S" ip link set lo up
 	ip netns exec "$NS_C" xdp-pass "$IF_C"
@@ -92,7 +95,7 @@ cached() {
 	start_memcached
 	local set_at now out
 	set_at=$(date +%s)
-	store exp 5 5
+	store exp 5 $((5 * S))
 	tcp "set keep 0 0 1" k >/dev/null
 	run attach
 	assert_success
@@ -102,13 +105,13 @@ cached() {
 	# is over (BMC stops early, never late). memcached's own clock is
 	# coarse: it may answer a little later itself, which is its business.
 	local h0 h1 kernel=0
-	while now=$(date +%s) && [ "$now" -lt $((set_at + 8)) ]; do
+	while now=$(date +%s) && [ "$now" -lt $((set_at + 8 * S)) ]; do
 		h0=$(bstat hits)
 		out=$(udp "get exp1")
 		h1=$(bstat hits)
 		[ "$h1" -gt "$h0" ] && kernel=$((kernel + 1))
-		if [ "$h1" -gt "$h0" ] && [ "$now" -ge $((set_at + 5)) ]; then
-			fail "the kernel answered get exp1 at +$((now - set_at)) s, after its 5 s TTL: $out"
+		if [ "$h1" -gt "$h0" ] && [ "$now" -ge $((set_at + 5 * S)) ]; then
+			fail "the kernel answered get exp1 at +$((now - set_at)) s, after its $((5 * S)) s TTL: $out"
 		fi
 		sleep 0.2
 	done
@@ -121,13 +124,13 @@ cached() {
 @test "touch and gat before and after the attach: the newer expiry wins" {
 	start_memcached
 	tcp "set tb 0 0 2" tb "set ta 0 0 2" ta "set ga 0 0 2" ga >/dev/null
-	tcp "touch tb 6" >/dev/null # before: the dump carries it
+	tcp "touch tb $((6 * S))" >/dev/null # before: the dump carries it
 	run attach
 	assert_success
-	tcp "touch ta 6" >/dev/null # after: BMC sees it
-	tcp "gat 6 ga" >/dev/null
+	tcp "touch ta $((6 * S))" >/dev/null # after: BMC sees it
+	tcp "gat $((6 * S)) ga" >/dev/null
 	cached tb
-	sleep 8
+	sleep $((8 * S))
 	for k in tb ta ga; do
 		[ "$(udp "get $k")" = END ] || fail "$k answered after its touch/gat TTL"
 		[ "$(tcp "get $k")" = END ]
@@ -140,11 +143,11 @@ cached() {
 	run attach
 	assert_success
 	# a TTL now, then a delete: neither may be undone by what was learned
-	tcp "set w1 0 5 2" w1 "delete w2" >/dev/null
+	tcp "set w1 0 $((5 * S)) 2" w1 "delete w2" >/dev/null
 	cached w1
 	run udp "get w2"
 	assert_output END
-	sleep 6
+	sleep $((6 * S))
 	[ "$(udp "get w1")" = END ]
 	cached w3
 }

@@ -65,6 +65,20 @@ bmc_teardown() {
 	rmdir /sys/fs/bpf/bmc 2>/dev/null || true
 }
 
+# kernel_get KEY WANT: GET KEY over UDP until BMC answers it from the kernel
+# (bmc-stat's hits rise), then the answer must be WANT.
+kernel_get() {
+	local h0 got
+	for _ in $(seq 20); do
+		h0=$(bmc-stat -I "$IF_S" -j | jq .hits)
+		got=$(ip netns exec "$NS_C" mc-req 10.81.0.1 11211 "get $1" | tr -d '\r')
+		[ "$(bmc-stat -I "$IF_S" -j | jq .hits)" -gt "$h0" ] && break
+		sleep 0.2
+	done
+	[ "$(bmc-stat -I "$IF_S" -j | jq .hits)" -gt "$h0" ] || { echo "BMC never answered 'get $1' from the kernel"; return 1; }
+	[ "$got" = "$2" ] || { echo "kernel hit for $1: $got"; return 1; }
+}
+
 @test "BMC answers a UDP GET from XDP and a TCP set invalidates it" {
 	NS_S=$(fp_name sms) NS_C=$(fp_name smc) IF_S=$(fp_name sms) IF_C=$(fp_name smc)
 	fp_veth_pair "$NS_S" "$NS_C" "$IF_S" "$IF_C" 10.81.0.1 10.81.0.2
@@ -76,23 +90,24 @@ bmc_teardown() {
 	ip netns exec "$NS_C" xdp-pass "$IF_C"
 	ip netns exec "$NS_S" memcached -u nobody -U 11211 -p 11211 -t 1 -m 16 -d -P "$T/mc.pid"
 	fp_wait_for ip netns exec "$NS_C" mc-req -t 10.81.0.1 11211 version
+	local c="ip netns exec $NS_C mc-req"
+	# Stored before the attach: BMC learns it from memcached (warm attach).
+	$c -t 10.81.0.1 11211 "set warm 0 0 4" "wwww" >/dev/null
 	run bmc-attach "$IF_S" --netns "$NS_S" --cache-size 4M
 	[ "$status" -eq 0 ] || { bmc_teardown; fail "bmc-attach: $output"; }
-	local c="ip netns exec $NS_C mc-req"
+	[[ "$output" == *"learned the expiry of 1 keys"* ]] || { bmc_teardown; fail "warm attach: $output"; }
 	$c -t 10.81.0.1 11211 "set smoke 0 0 5" "hello" >/dev/null
-	local hits=0 got
-	for _ in $(seq 20); do
-		got=$($c 10.81.0.1 11211 "get smoke" | tr -d '\r')
-		hits=$(bmc-stat -I "$IF_S" -j | jq .hits)
-		[ "$hits" -gt 0 ] && break
-		sleep 0.2
-	done
-	[ "$hits" -gt 0 ] || { bmc_teardown; fail "BMC never answered from XDP"; }
-	[ "$got" = $'VALUE smoke 0 5\nhello\nEND' ] || { bmc_teardown; fail "kernel hit: $got"; }
+	kernel_get smoke $'VALUE smoke 0 5\nhello\nEND' || { bmc_teardown; fail "XDP hit"; }
 	$c -t 10.81.0.1 11211 "set smoke 0 0 5" "world" >/dev/null
 	got=$($c 10.81.0.1 11211 "get smoke" | tr -d '\r')
+	[ "$got" = $'VALUE smoke 0 5\nworld\nEND' ] || { bmc_teardown; fail "stale after a TCP set: $got"; }
+	kernel_get warm $'VALUE warm 0 4\nwwww\nEND' || { bmc_teardown; fail "warm key"; }
+	# 1000 bytes: from XDP where the frame has room, else from TC ingress.
+	local big
+	big=$(head -c 1000 /dev/zero | tr '\0' b)
+	$c -t 10.81.0.1 11211 "set big 0 0 1000" "$big" >/dev/null
+	kernel_get big "$(printf 'VALUE big 0 1000\n%s\nEND' "$big")" || { bmc_teardown; fail "1000-byte value"; }
 	bmc_teardown
-	[ "$got" = $'VALUE smoke 0 5\nworld\nEND' ] || fail "stale after a TCP set: $got"
 }
 
 syrup_teardown() {
