@@ -22,6 +22,7 @@ struct bmc_stats {
 	__u64 stale_fills;   /* fills refused because a write raced them */
 	__u64 expired;	     /* lookups that found an expired entry */
 	__u64 tc_hits;	     /* of hits, those answered at TC ingress */
+	__u64 claims; /* fills into an empty entry: in use = claims - inval. */
 };
 
 struct bmc_config {

@@ -149,8 +149,12 @@ never_from_kernel() {
 	want=$(tcp_raw "get lgw" | od -An -tx1)
 	[ "$(udp_raw "get lgw" | od -An -tx1)" = "$want" ]
 	from_kernel udp_raw lgw
+	local used
+	used=$(bstat cache_used_entries)
 	tcp_raw "delete lgw" >/dev/null
 	[ "$(udp_raw "get lgw" | tr -d '\r')" = END ]
+	# the entry is free again
+	[ "$(bstat cache_used_entries)" -eq $((used - 1)) ]
 }
 
 @test "the UDP checksum is right when the client does not offload it" {

@@ -69,9 +69,9 @@ setup_file() {
 
 	pin_stats "$IF_SMALL" 16
 	# A newer bmc-attach with more counters: bmc-stat reads the ones it
-	# knows (the 11th is tc_hits; the 12th is unknown).
-	pin_stats "$IF_BIG" 96
-	set_stats "$IF_BIG" 50 40 10 10 0 0 0 0 0 0 30 999
+	# knows (the 11th is tc_hits, the 12th claims, the 13th is unknown).
+	pin_stats "$IF_BIG" 104
+	set_stats "$IF_BIG" 50 40 10 10 0 0 0 0 0 0 30 999 77
 	pin_stats "$IF_TYPE" 80 array
 }
 
@@ -126,6 +126,16 @@ teardown_file() {
 	run bmc-stat -I "$IF_BIG" -j
 	run jq -e --argjson n "$NCPU" '.hits == 40 * $n and .tc_hits == 30 * $n' <<<"$output"
 	assert_success
+}
+
+@test "entries in use: claims minus invalidations, in JSON and for Prometheus" {
+	set_stats "$IF_BIG" 50 40 10 10 4 0 0 0 0 0 30 9 77
+	run bmc-stat -I "$IF_BIG" -j
+	run jq -e --argjson n "$NCPU" '.claims == 9 * $n and .cache_used_entries == 5 * $n' <<<"$output"
+	assert_success
+	run bmc-stat -I "$IF_BIG" --prometheus
+	assert_line "bmc_cache_used_entries{iface=\"$IF_BIG\"} $((5 * NCPU))"
+	set_stats "$IF_BIG" 50 40 10 10 0 0 0 0 0 0 30 999
 	# IF_A's map is the 80-byte layout from before tc_hits
 	run bmc-stat -I "$IF_A" -j
 	run jq -e '.tc_hits == 0' <<<"$output"

@@ -43,6 +43,8 @@ static const struct counter {
 	{"expired", "Lookups that found an expired entry."},
 	{"tc_hits", "Of the hits, those answered at TC ingress (replies too "
 		    "big for the XDP frame)."},
+	{"claims", "Fills into an empty cache entry (entries in use are "
+		   "claims minus invalidations)."},
 };
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
 _Static_assert(sizeof(struct bmc_stats) == NR_COUNTERS * sizeof(__u64),
@@ -309,7 +311,16 @@ enum {
 	C_EVICT,
 	C_PASSES,
 	C_TC_HITS = 10,
+	C_CLAIMS,
 };
+
+/* Entries in use: claimed by a fill, not yet freed by an invalidation. */
+static __u64 used_entries(const struct iface *ifc)
+{
+	const __u64 *v = ifc->cur;
+
+	return v[C_CLAIMS] > v[C_INVAL] ? v[C_CLAIMS] - v[C_INVAL] : 0;
+}
 
 static double hit_rate(const __u64 *v)
 {
@@ -401,6 +412,8 @@ static void print_json(const struct iface *ifc, const __u64 *v, double seconds)
 		fp_json_u64(&j, ifc->config.cache_entries);
 	else
 		fp_json_null(&j);
+	/* A gauge: always the totals, also in a -i interval's line. */
+	fp_json_kv_u64(&j, "cache_used_entries", used_entries(ifc));
 	fp_json_object_end(&j);
 	fp_json_newline(&j);
 }
@@ -455,6 +468,16 @@ static void print_prometheus(void)
 		fp_prom_label_value(stdout, ifaces[k].name);
 		printf("\"} %llu\n",
 		       (unsigned long long)ifaces[k].config.cache_entries);
+	}
+	fp_prom_header(
+		stdout, "bmc_cache_used_entries", "gauge",
+		"Cache entries holding a value (one a write or flush made "
+		"stale counts until a fill reuses it).");
+	for (k = 0; k < nr_ifaces; k++) {
+		printf("bmc_cache_used_entries{iface=\"");
+		fp_prom_label_value(stdout, ifaces[k].name);
+		printf("\"} %llu\n",
+		       (unsigned long long)used_entries(&ifaces[k]));
 	}
 	fp_prom_header(stdout, "bmc_attached_timestamp_seconds", "gauge",
 		       "When BMC was attached, seconds since the epoch.");

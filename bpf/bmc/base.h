@@ -198,6 +198,7 @@ enum stat_field {
 	S_STALE,
 	S_EXPIRED,
 	S_TC_HITS,
+	S_CLAIMS,
 };
 
 static __always_inline void stat_inc(enum stat_field f)

@@ -146,7 +146,7 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 	struct bmc_exp *ex;
 	__u64 h, deadline, now = now_ns(), best_t = NEVER, n64;
 	__u32 b, base, victim = 0, csum = 0, len4;
-	int found = -1, evict = 0;
+	int found = -1, evict = 0, claimed = 0;
 
 	if (!st || !sc || !skb || blen == 0 || blen > BMC_BLOB_MAX)
 		return 0;
@@ -252,6 +252,7 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 			return 0;
 		bpf_spin_lock(&e->lock);
 		__sync_fetch_and_add(&e->seq, 1); /* odd: readers back off */
+		claimed = !e->valid;
 		e->valid = 1;
 		e->hash = h;
 		e->stamp = snap;
@@ -266,6 +267,8 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 	}
 	if (evict)
 		stat_inc(S_EVICT);
+	if (claimed)
+		stat_inc(S_CLAIMS);
 	stat_inc(S_FILLS);
 	return 0;
 }
