@@ -132,10 +132,15 @@ bool function_is_source(const char *spec);
  */
 int function_compile_standin(const char *file, char *obj, size_t len);
 /*
- * Runs a compiler: its exit status (127: not installed), or -errno; its
- * output, both streams, in out.
+ * A user's FILE.c compiled for BPF (clang -target bpf) by a carrier source
+ * that includes "xrp.h", then FILE (by its absolute path), then `tail`:
+ * NAME.c in cc's scratch directory, which holds whatever the carrier
+ * includes; the object is cc->obj. `cflags` go to clang; `purpose` ends
+ * the error ("for BPF"). Prints why not, 1.
  */
-int function_run_cmd(char *const argv[], char *out, size_t outlen);
+int function_compile_bpf(struct fp_bpfcc *cc, const char *file,
+			 const char *name, const char *tail, const char *cflags,
+			 const char *purpose);
 /* The first line of a compiler's output that says "error". */
 const char *function_error_line(char *out);
 
