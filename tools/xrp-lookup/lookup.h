@@ -64,6 +64,11 @@ extern const struct argp_child json_children[];
 /* An integer option from min to max, or argp_error() saying so. */
 void parse_u64_opt(struct argp_state *state, const char *what, const char *arg,
 		   uint64_t min, uint64_t max, uint64_t *out);
+/*
+ * The one argument of create, bench (FILE) and verify (FUNC), at
+ * ARGP_KEY_ARG: stored in *out; a second argument is a usage error.
+ */
+void parse_only_arg(struct argp_state *state, char *arg, const char **out);
 /* The warning of a hidden short option of old (-c, -d, -s). */
 void warn_old_short(char opt, const char *long_name);
 
