@@ -92,35 +92,49 @@ void test_hits(void)
 	}
 }
 
+/* Every cut of f from 14 bytes up that is not passed untouched. */
+static int truncations_failing(const struct frame *f)
+{
+	static struct frame t, out;
+	int r, bad = 0;
+
+	for (uint32_t len = 14; len < f->len; len++) {
+		memcpy(t.b, f->b, len);
+		t.len = len;
+		r = run_xdp(&env, &t, &out, NULL);
+		if (!pass_unchanged(&t, &out, r))
+			bad++;
+	}
+	return bad;
+}
+
+/* The IPv4 header checksum again, after the header was changed. */
+static void ip4_checksum(struct frame *f)
+{
+	uint16_t c;
+
+	f->b[14 + 10] = f->b[14 + 11] = 0;
+	c = (uint16_t)~csum_fold16(csum_add(0, f->b + 14, 20));
+	f->b[14 + 10] = (uint8_t)(c >> 8);
+	f->b[14 + 11] = (uint8_t)c;
+}
+
 void test_passes(void)
 {
-	static struct frame f, t, out;
+	static struct frame f, out;
 	struct flow fl = {.sport = 5555, .dport = MC_PORT, .to_server = 1};
 	char line[400];
 	uint8_t pl[600];
 	uint32_t n;
-	int r, bad = 0;
+	int r;
 
 	udp_get(&f, 0, 4444, 1, "get alpha\r\n");
-	for (uint32_t len = 14; len < f.len; len++) {
-		memcpy(t.b, f.b, len);
-		t.len = len;
-		r = run_xdp(&env, &t, &out, NULL);
-		if (!pass_unchanged(&t, &out, r))
-			bad++;
-	}
-	ok(bad == 0, "truncated frames (every length) pass untouched");
+	ok(truncations_failing(&f) == 0,
+	   "truncated frames (every length) pass untouched");
 	udp_write_reply(4444);
 	udp_get(&f, 1, 4444, 1, "get alpha\r\n");
-	bad = 0;
-	for (uint32_t len = 14; len < f.len; len++) {
-		memcpy(t.b, f.b, len);
-		t.len = len;
-		r = run_xdp(&env, &t, &out, NULL);
-		if (!pass_unchanged(&t, &out, r))
-			bad++;
-	}
-	ok(bad == 0, "truncated IPv6 frames pass untouched");
+	ok(truncations_failing(&f) == 0,
+	   "truncated IPv6 frames pass untouched");
 
 	fl.ip_opts = 1;
 	n = mc_udp(pl, 9, "get alpha\r\n", 11);
@@ -160,29 +174,17 @@ void test_passes(void)
 
 	udp_get(&f, 0, 4444, 1, "get alpha\r\n");
 	f.b[14 + 6] = 0x20; /* more fragments */
-	f.b[14 + 10] = f.b[14 + 11] = 0;
-	{
-		uint16_t c = (uint16_t)~csum_fold16(csum_add(0, f.b + 14, 20));
-
-		f.b[14 + 10] = (uint8_t)(c >> 8);
-		f.b[14 + 11] = (uint8_t)c;
-	}
+	ip4_checksum(&f);
 	r = run_xdp(&env, &f, &out, NULL);
 	ok(pass_unchanged(&f, &out, r), "first IPv4 fragment passes untouched");
 	udp_write_reply(4444);
 
 	/* The first fragment of a bigger datagram: a write we cannot read. */
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	udp_get(&f, 0, 4445, 1, "set wkey 0 0 3000\r\n");
 	f.b[14 + 6] = 0x20;
 	f.b[14 + 34 - 14 + 4] = 0x0b; /* UDP length 3000ish: more to come */
-	f.b[14 + 10] = f.b[14 + 11] = 0;
-	{
-		uint16_t c = (uint16_t)~csum_fold16(csum_add(0, f.b + 14, 20));
-
-		f.b[14 + 10] = (uint8_t)(c >> 8);
-		f.b[14 + 11] = (uint8_t)c;
-	}
+	ip4_checksum(&f);
 	r = run_xdp(&env, &f, &out, NULL);
 	ok(pass_unchanged(&f, &out, r) && get_hit(0, "wkey") == 0,
 	   "first fragment of a longer datagram to the port flushes");
@@ -219,7 +221,7 @@ void test_writes(void)
 		for (int tcp = 0; tcp < 2; tcp++) {
 			int before, after;
 
-			set_and_fill(3, "wkey", "0", "value", 5, "0");
+			cache_wkey();
 			before = get_hit(0, "wkey");
 			snprintf(buf, sizeof(buf), cmds[i], "wkey");
 			if (tcp) {
@@ -260,7 +262,7 @@ void test_vlan_and_multicast(void)
 	uint32_t n = mc_udp(pl, 3, "delete wkey\r\n", 13);
 	int r;
 
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	build(&f, &fl, pl, n);
 	add_vlan(&f);
 	r = run_xdp(&env, &f, &out, NULL);
@@ -268,7 +270,7 @@ void test_vlan_and_multicast(void)
 	   "a write inside a VLAN tag invalidates");
 	udp_write_reply(7777);
 
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	udp_get(&f, 0, 7778, 1, "get wkey\r\n");
 	add_vlan(&f);
 	r = run_xdp(&env, &f, &out, NULL);

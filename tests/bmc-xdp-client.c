@@ -123,3 +123,16 @@ uint64_t stat_field(size_t off)
 	read_stats(&env, &s);
 	return *(uint64_t *)((char *)&s + off);
 }
+
+/* "wkey" cached with "value": the key the invalidation cases write. */
+void cache_wkey(void)
+{
+	set_and_fill(3, "wkey", "0", "value", 5, "0");
+}
+
+/* memcached answers connection c and the last UDP write: pendings end. */
+void answer_both(struct tcpconn *c)
+{
+	tcp_reply(c, "OK\r\n");
+	udp_write_reply(last_port);
+}

@@ -14,32 +14,29 @@ static void test_tcp_segments(void)
 	uint64_t fl;
 
 	/* A value split over segments, a delete after it in the second. */
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	tcp_open(&c);
 	tcp_send(&c, "set other 0 0 10\r\n01234", 23);
 	tcp_send(&c, "56789\r\ndelete wkey\r\n", 20);
 	ok(get_hit(0, "wkey") == 0,
 	   "TCP: write after a value split over segments");
-	tcp_reply(&c, "OK\r\n");
-	udp_write_reply(last_port);
+	answer_both(&c);
 
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	fl = STAT(flushes);
 	tcp_send(&c, "get a b c\r\nset x 0 0 1\r\ny\r\nincr wkey 1\r\n", 40);
 	ok(get_hit(0, "wkey") == 0 && STAT(flushes) == fl,
 	   "TCP: many commands in one segment, key-exact invalidation");
-	tcp_reply(&c, "OK\r\n");
-	udp_write_reply(last_port);
+	answer_both(&c);
 
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	tcp_send(&c, "get aaa b", 9);
 	tcp_send(&c, "bb\r\ndelete wkey\r\n", 17);
 	ok(get_hit(0, "wkey") == 0,
 	   "TCP: get line split over segments, then delete");
-	tcp_reply(&c, "OK\r\n");
-	udp_write_reply(last_port);
+	answer_both(&c);
 
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	fl = STAT(flushes);
 	tcp_send(&c, "set wk", 6);
 	ok(get_hit(0, "wkey") == 1, "TCP: a write line cut mid-key is kept...");
@@ -48,7 +45,7 @@ static void test_tcp_segments(void)
 	   "...and invalidates its key when the line completes, no flush");
 	tcp_reply(&c, "OK\r\n");
 
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	fl = STAT(flushes);
 	{
 		char line[1200];
@@ -64,7 +61,7 @@ static void test_tcp_segments(void)
 	   "TCP: a long get line over two segments, then a delete");
 	tcp_reply(&c, "OK\r\n");
 
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	fl = STAT(flushes);
 	tcp_send(&c, "\x80\x01\x00\x04", 4); /* a cut binary header */
 	tcp_send(&c,
@@ -85,47 +82,42 @@ static void test_tcp_flushes(void)
 
 	/* Out of sequence: we cannot know what we missed. */
 	tcp_open(&c);
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	c.seq += 100;
 	tcp_send(&c, "get x\r\n", 7);
 	ok(get_hit(0, "wkey") == 0, "TCP: a gap in the stream flushes");
-	tcp_reply(&c, "OK\r\n");
-	udp_write_reply(last_port);
+	answer_both(&c);
 
 	/* A connection BMC never saw open. */
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	c.port = next_port++;
 	c.seq = 77;
 	tcp_send(&c, "get x\r\n", 7);
 	ok(get_hit(0, "wkey") == 0, "TCP: unknown connection flushes");
-	tcp_reply(&c, "OK\r\n");
-	udp_write_reply(last_port);
+	answer_both(&c);
 
 	tcp_open(&c);
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	tcp_send(&c,
 		 "\x80\x01\x00\x04\x08\x00\x00\x00\x00\x00\x00\x0c"
 		 "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 		 "\x00\x00\x00\x00\x00\x00\x00\x00wkey",
 		 36);
 	ok(get_hit(0, "wkey") == 0, "binary protocol set flushes");
-	tcp_reply(&c, "OK\r\n");
-	udp_write_reply(last_port);
+	answer_both(&c);
 
 	tcp_open(&c);
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	tcp_send(&c, "bogus wkey\r\n", 12);
 	ok(get_hit(0, "wkey") == 0, "unknown command flushes");
-	tcp_reply(&c, "OK\r\n");
-	udp_write_reply(last_port);
+	answer_both(&c);
 
-	set_and_fill(3, "wkey", "0", "value", 5, "0");
+	cache_wkey();
 	fl = STAT(flushes);
 	udp_write("flush_all\r\n");
 	ok(get_hit(0, "wkey") == 0 && STAT(flushes) > fl,
 	   "flush_all empties the cache");
-	tcp_reply(&c, "OK\r\n");
-	udp_write_reply(last_port);
+	answer_both(&c);
 }
 
 void test_tcp_streams(void)

@@ -63,6 +63,8 @@ void tcp_reply(struct tcpconn *c, const char *text);
 int get_hit(int v6, const char *key);
 int set_and_fill(int idx, const char *key, const char *flags, const char *val,
 		 uint32_t vlen, const char *exptime);
+void cache_wkey(void);
+void answer_both(struct tcpconn *c);
 uint64_t stat_field(size_t off);
 #define STAT(f) stat_field(offsetof(struct bmc_stats, f))
 
