@@ -12,39 +12,25 @@
 
 #include "kstack.h"
 
-static bool btf_has_enum_value(const struct btf *btf, const char *enum_name,
-			       const char *value)
+/* Has enum or struct `type_name` (of BTF kind `kind`) a value or member `name`?
+ */
+static bool btf_has_name(const struct btf *btf, const char *type_name, int kind,
+			 const char *name)
 {
-	const struct btf_type *t;
-	const struct btf_enum *e;
-	int id;
-
-	id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
-	if (id < 0)
-		return false;
-	t = btf__type_by_id(btf, id);
-	e = btf_enum(t);
-	for (int i = 0; i < btf_vlen(t); i++)
-		if (!strcmp(btf__name_by_offset(btf, e[i].name_off), value))
-			return true;
-	return false;
-}
-
-static bool btf_has_member(const struct btf *btf, const char *struct_name,
-			   const char *member)
-{
-	const struct btf_member *m;
 	const struct btf_type *t;
 	int id;
 
-	id = btf__find_by_name_kind(btf, struct_name, BTF_KIND_STRUCT);
+	id = btf__find_by_name_kind(btf, type_name, kind);
 	if (id < 0)
 		return false;
 	t = btf__type_by_id(btf, id);
-	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++)
-		if (!strcmp(btf__name_by_offset(btf, m[i].name_off), member))
+	for (int i = 0; i < btf_vlen(t); i++) {
+		__u32 off = kind == BTF_KIND_ENUM ? btf_enum(t)[i].name_off
+						  : btf_members(t)[i].name_off;
+
+		if (!strcmp(btf__name_by_offset(btf, off), name))
 			return true;
+	}
 	return false;
 }
 
@@ -97,9 +83,10 @@ static const struct kernel_need kernel_needs[] = {
 static bool kernel_has(const struct btf *btf, const struct kernel_need *n)
 {
 	if (n->enum_name)
-		return btf_has_enum_value(btf, n->enum_name, n->value);
+		return btf_has_name(btf, n->enum_name, BTF_KIND_ENUM, n->value);
 	if (n->struct_name)
-		return btf_has_member(btf, n->struct_name, n->member);
+		return btf_has_name(btf, n->struct_name, BTF_KIND_STRUCT,
+				    n->member);
 	return btf_tp_nargs(btf, n->tracepoint) == n->nargs;
 }
 
@@ -133,7 +120,8 @@ int probe_kernel(struct kernel_caps *caps)
 			len += snprintf(missing + len, sizeof(missing) - len,
 					"%s%s", len ? ", " : "", n->what);
 	}
-	caps->plug_time_cached = btf_has_member(btf, "blk_plug", "cur_ktime");
+	caps->plug_time_cached =
+		btf_has_name(btf, "blk_plug", BTF_KIND_STRUCT, "cur_ktime");
 	btf__free(btf);
 	if (floor)
 		return fp_error("needs Linux %s or newer (this "
