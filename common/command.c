@@ -167,3 +167,9 @@ out:
 	free(name);
 	return ret;
 }
+
+int fp_tool_main(const struct fp_tool *tool, int argc, char **argv)
+{
+	fp_init(tool->name);
+	return fp_command_main(tool, argc, argv);
+}

@@ -52,6 +52,12 @@ struct fp_tool {
 int fp_command_main(const struct fp_tool *tool, int argc, char **argv);
 
 /*
+ * The whole main() of a tool that is only its commands: fp_init() with
+ * the tool's name, then fp_command_main().
+ */
+int fp_tool_main(const struct fp_tool *tool, int argc, char **argv);
+
+/*
  * The tool's command list as `TOOL --help` shows it ("COMMANDS:", one line
  * per command, then help), for a tool that also keeps another command line
  * and prints its own help there.

@@ -3,9 +3,14 @@
 #   bmc-xdp-cost  in-kernel cost of one GET hit in ns (used by bench/bmc)
 EXTRA_BINS += $(BUILD)/bmc-xdp-test $(BUILD)/bmc-xdp-cost
 
-$(BUILD)/bmc-xdp-test: tests/bmc-xdp-test.c tests/bmc-xdp-lib.h $(BUILD)/bmc-attach.skel.h bpf/bmc.h | $(BUILD)
+# bmc-xdp-test is main and TAP (tests/bmc-xdp-test.c) and a file per group
+# of cases; tests/bmc-xdp-test.h says which.
+BMC_XDP_TEST_SRCS := tests/bmc-xdp-test.c tests/bmc-xdp-model.c \
+	tests/bmc-xdp-client.c tests/bmc-xdp-cases.c tests/bmc-xdp-streams.c \
+	tests/bmc-xdp-fuzz.c
+$(BUILD)/bmc-xdp-test: $(BMC_XDP_TEST_SRCS) tests/bmc-xdp-test.h tests/bmc-xdp-lib.h $(BUILD)/bmc-attach.skel.h bpf/bmc.h | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests $(BMC_XDP_TEST_SRCS) -o $@ $(LDLIBS)
 
 $(BUILD)/bmc-xdp-cost: tests/bmc-xdp-cost.c tests/bmc-xdp-lib.h $(BUILD)/bmc-attach.skel.h bpf/bmc.h | $(BUILD)
 	$(call msg,CC,$@)

@@ -24,6 +24,7 @@ $(BUILD)/mc-sink.skel.h: $(BUILD)/mc-sink.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name mc_sink_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/mc-load: bench/bmc.d/mc-load.c $(BUILD)/mc-sink.skel.h | $(BUILD)
+# mc-load.c: the UDP socket mode and main; mc-load-raw.c: -x IFACE.
+$(BUILD)/mc-load: bench/bmc.d/mc-load.c bench/bmc.d/mc-load-raw.c bench/bmc.d/mc-load.h $(BUILD)/mc-sink.skel.h | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ -lm $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c,$^) -o $@ -lm $(LDLIBS)

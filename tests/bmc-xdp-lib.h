@@ -2,6 +2,7 @@
 /*
  * Helpers shared by bmc-xdp-test and bmc-xdp-cost: load BMC's programs
  * without attaching them, build frames, run them with BPF_PROG_TEST_RUN.
+ * Static inline: bmc-xdp-test includes it in several files.
  */
 #ifndef BMC_XDP_LIB_H
 #define BMC_XDP_LIB_H
@@ -36,7 +37,7 @@ static const uint8_t ip4_server[4] = {10, 9, 0, 1};
 static const uint8_t ip6_client[16] = {0xfd, 0, [15] = 2};
 static const uint8_t ip6_server[16] = {0xfd, 0, [15] = 1};
 
-static uint64_t csum_add(uint64_t s, const void *p, size_t len)
+static inline uint64_t csum_add(uint64_t s, const void *p, size_t len)
 {
 	const uint8_t *b = p;
 
@@ -47,7 +48,7 @@ static uint64_t csum_add(uint64_t s, const void *p, size_t len)
 	return s;
 }
 
-static uint16_t csum_fold16(uint64_t s)
+static inline uint16_t csum_fold16(uint64_t s)
 {
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
@@ -71,8 +72,8 @@ struct flow {
 };
 
 /* Ethernet + IP + UDP/TCP around payload, checksums correct. */
-static void build(struct frame *f, const struct flow *fl, const void *payload,
-		  uint32_t plen)
+static inline void build(struct frame *f, const struct flow *fl,
+			 const void *payload, uint32_t plen)
 {
 	uint8_t *p = f->b;
 	uint32_t l4len = (fl->tcp ? 20 : 8) + plen, off;
@@ -158,8 +159,8 @@ static void build(struct frame *f, const struct flow *fl, const void *payload,
 }
 
 /* memcached UDP frame header + text. */
-static uint32_t mc_udp(uint8_t *out, uint16_t reqid, const char *text,
-		       uint32_t tlen)
+static inline uint32_t mc_udp(uint8_t *out, uint16_t reqid, const char *text,
+			      uint32_t tlen)
 {
 	out[0] = (uint8_t)(reqid >> 8);
 	out[1] = (uint8_t)reqid;
@@ -176,10 +177,11 @@ struct bmc_env {
 	int rx_fd, tx_fd;
 };
 
-/* 1: read and write packets directly, as bmc-attach does before 5.18. */
+/* 1: read and write packets directly, as bmc-attach does before 5.18.
+ * One per file: set it where bmc_env_open is called. */
 static int bmc_env_direct;
 
-static int bmc_env_open(struct bmc_env *e, uint64_t max_age_s)
+static inline int bmc_env_open(struct bmc_env *e, uint64_t max_age_s)
 {
 	int err;
 
@@ -213,8 +215,8 @@ static int bmc_env_open(struct bmc_env *e, uint64_t max_age_s)
 }
 
 /* Runs XDP on in; out gets the resulting frame. Returns the verdict. */
-static int run_xdp(struct bmc_env *e, const struct frame *in, struct frame *out,
-		   uint32_t *duration)
+static inline int run_xdp(struct bmc_env *e, const struct frame *in,
+			  struct frame *out, uint32_t *duration)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->b,
 		    .data_size_in = in->len, .data_out = out->b,
@@ -229,7 +231,7 @@ static int run_xdp(struct bmc_env *e, const struct frame *in, struct frame *out,
 	return (int)o.retval;
 }
 
-static int run_tc(struct bmc_env *e, const struct frame *in)
+static inline int run_tc(struct bmc_env *e, const struct frame *in)
 {
 	static struct frame out;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->b,
@@ -243,8 +245,8 @@ static int run_tc(struct bmc_env *e, const struct frame *in)
 }
 
 /* GET request from the client over UDP. */
-static void udp_get(struct frame *f, int v6, uint16_t sport, uint16_t reqid,
-		    const char *line)
+static inline void udp_get(struct frame *f, int v6, uint16_t sport,
+			   uint16_t reqid, const char *line)
 {
 	uint8_t pl[2048];
 	struct flow fl = {
@@ -255,8 +257,8 @@ static void udp_get(struct frame *f, int v6, uint16_t sport, uint16_t reqid,
 }
 
 /* memcached's reply to it, as it leaves through TC egress. */
-static void udp_reply(struct frame *f, int v6, uint16_t sport, uint16_t reqid,
-		      const char *text, uint32_t tlen)
+static inline void udp_reply(struct frame *f, int v6, uint16_t sport,
+			     uint16_t reqid, const char *text, uint32_t tlen)
 {
 	uint8_t pl[2048];
 	struct flow fl = {
@@ -267,9 +269,9 @@ static void udp_reply(struct frame *f, int v6, uint16_t sport, uint16_t reqid,
 }
 
 /* Miss, then memcached's reply fills: the key is cached afterwards. */
-static int fill_key(struct bmc_env *e, int v6, uint16_t sport, uint16_t reqid,
-		    const char *key, const char *flags, const char *val,
-		    uint32_t vlen)
+static inline int fill_key(struct bmc_env *e, int v6, uint16_t sport,
+			   uint16_t reqid, const char *key, const char *flags,
+			   const char *val, uint32_t vlen)
 {
 	static struct frame f, out;
 	char line[600], rep[2048];

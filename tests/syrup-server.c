@@ -204,7 +204,13 @@ fail:
 	return -1;
 }
 
-int main(int argc, char **argv)
+/* What the command line sets besides the workers' service times. */
+struct server_opts {
+	int port, n;
+	bool udp, tcp, v6;
+};
+
+static void parse_args(int argc, char **argv, struct server_opts *o)
 {
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, 'p'},
@@ -218,26 +224,26 @@ int main(int argc, char **argv)
 		{"pin", no_argument, NULL, 'x'},
 		{},
 	};
-	int port = 0, n = 4, opt, sig;
-	bool udp = true, tcp = false, v6 = false;
-	sigset_t set;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "p:w:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
-			port = atoi(optarg);
+			o->port = atoi(optarg);
 			break;
 		case 'w':
-			n = atoi(optarg);
+			o->n = atoi(optarg);
 			break;
 		case 'P':
-			udp = !strcmp(optarg, "udp") || !strcmp(optarg, "both");
-			tcp = !strcmp(optarg, "tcp") || !strcmp(optarg, "both");
-			if (!udp && !tcp)
+			o->udp = !strcmp(optarg, "udp") ||
+				 !strcmp(optarg, "both");
+			o->tcp = !strcmp(optarg, "tcp") ||
+				 !strcmp(optarg, "both");
+			if (!o->udp && !o->tcp)
 				usage();
 			break;
 		case '6':
-			v6 = true;
+			o->v6 = true;
 			break;
 		case 's':
 			short_us = atol(optarg);
@@ -258,38 +264,39 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (port <= 0 || port > 65535 || n < 1 || n > MAX_WORKERS)
+	if (o->port <= 0 || o->port > 65535 || o->n < 1 || o->n > MAX_WORKERS)
 		usage();
-	prctl(PR_SET_TIMERSLACK, 1UL);
+}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-
-	/* All sockets first, in worker order: fds ascend with the index. */
+/* All sockets first, in worker order: fds ascend with the index. */
+static int open_sockets(const struct server_opts *o)
+{
 	for (int p = 0; p < 2; p++) {
 		bool is_tcp = p == 1;
 
-		if (is_tcp ? !tcp : !udp)
+		if (is_tcp ? !o->tcp : !o->udp)
 			continue;
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < o->n; i++) {
 			struct worker *w = &workers[nr_workers];
 
 			w->idx = i;
 			w->tcp = is_tcp;
-			w->fd = open_socket(is_tcp, v6, port);
+			w->fd = open_socket(is_tcp, o->v6, o->port);
 			if (w->fd < 0) {
 				fprintf(stderr,
 					"syrup-server: cannot open %s/%d: %s\n",
-					is_tcp ? "tcp" : "udp", port,
+					is_tcp ? "tcp" : "udp", o->port,
 					strerror(errno));
-				return 1;
+				return -1;
 			}
 			nr_workers++;
 		}
 	}
+	return 0;
+}
+
+static void start_workers(void)
+{
 	for (int i = 0; i < nr_workers; i++) {
 		pthread_create(&workers[i].thread, NULL,
 			       workers[i].tcp ? tcp_worker : udp_worker,
@@ -304,7 +311,43 @@ int main(int argc, char **argv)
 					       &cpus);
 		}
 	}
-	printf("ready port=%d workers=%d pid=%d\n", port, n, getpid());
+}
+
+/* SIGUSR1: worker --close-worker goes away. */
+static void close_workers(void)
+{
+	for (int i = 0; i < nr_workers; i++) {
+		if (workers[i].idx != close_worker || workers[i].fd < 0)
+			continue;
+		workers[i].closing = true;
+		shutdown(workers[i].fd, SHUT_RDWR);
+		pthread_join(workers[i].thread, NULL);
+		close(workers[i].fd);
+		workers[i].fd = -1;
+	}
+	printf("closed worker %d\n", close_worker);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct server_opts o = {.n = 4, .udp = true};
+	sigset_t set;
+	int sig;
+
+	parse_args(argc, argv, &o);
+	prctl(PR_SET_TIMERSLACK, 1UL);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (open_sockets(&o))
+		return 1;
+	start_workers();
+	printf("ready port=%d workers=%d pid=%d\n", o.port, o.n, getpid());
 	fflush(stdout);
 
 	for (;;) {
@@ -312,17 +355,7 @@ int main(int argc, char **argv)
 			continue;
 		if (sig != SIGUSR1)
 			break;
-		for (int i = 0; i < nr_workers; i++) {
-			if (workers[i].idx != close_worker || workers[i].fd < 0)
-				continue;
-			workers[i].closing = true;
-			shutdown(workers[i].fd, SHUT_RDWR);
-			pthread_join(workers[i].thread, NULL);
-			close(workers[i].fd);
-			workers[i].fd = -1;
-		}
-		printf("closed worker %d\n", close_worker);
-		fflush(stdout);
+		close_workers();
 	}
 	return 0;
 }

@@ -100,74 +100,45 @@ static int run(int prog_fd, unsigned char *buf, size_t len)
 	return (int)opts.retval;
 }
 
-/* steered + fallback over all CPUs and rows: what the policy saw */
-static unsigned long long seen(void)
+/* Every row's counters (executors and the no-executor row), over CPUs. */
+static struct syrup_stat stats_total(void)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct syrup_stat v[ncpu];
-	unsigned long long sum = 0;
+	struct syrup_stat v[ncpu], sum = {};
 
 	for (__u32 k = 0; k <= SYRUP_MAX_EXECUTORS; k++) {
 		if (bpf_map_lookup_elem(stats_fd, &k, v))
 			continue;
-		for (int c = 0; c < ncpu; c++)
-			sum += v[c].steered + v[c].fallback + v[c].errors +
-			       v[c].dropped;
+		for (int c = 0; c < ncpu; c++) {
+			sum.steered += v[c].steered;
+			sum.fallback += v[c].fallback;
+			sum.errors += v[c].errors;
+			sum.dropped += v[c].dropped;
+		}
 	}
 	return sum;
+}
+
+/* steered + fallback over all CPUs and rows: what the policy saw */
+static unsigned long long seen(void)
+{
+	struct syrup_stat s = stats_total();
+
+	return s.steered + s.fallback + s.errors + s.dropped;
 }
 
 static unsigned long long fallbacks(void)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct syrup_stat v[ncpu];
-	unsigned long long sum = 0;
-
-	for (__u32 k = 0; k <= SYRUP_MAX_EXECUTORS; k++) {
-		if (bpf_map_lookup_elem(stats_fd, &k, v))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			sum += v[c].fallback;
-	}
-	return sum;
+	return stats_total().fallback;
 }
 
-int main(void)
+/* The port's UDP packets are steered, and a CPU without a queue counted. */
+static void test_steering(int prog)
 {
-	struct syrup_steer_bpf *skel;
-	struct syrup_dispatch_bpf *disp;
-	struct syrup_conf conf = {.nr_executors = 2,
-				  .layer = SYRUP_LAYER_XDP,
-				  .port = PORT,
-				  .proto = IPPROTO_UDP,
-				  .builtin = SYRUP_RR,
-				  .cpus = {0, 1}};
-	struct bpf_cpumap_val q = {.qsize = 64};
 	unsigned char buf[256];
 	unsigned long long before;
-	__u32 zero = 0, cpu = 0, key, slot = 5;
-	int prog, r;
 	size_t len;
-
-	libbpf_set_print(NULL);
-	skel = syrup_steer_bpf__open();
-	if (!skel) {
-		printf("not ok 1 - cannot open the skeleton\n");
-		return 1;
-	}
-	bpf_program__set_autoload(skel->progs.syrup_sk_reuseport, false);
-	if (syrup_steer_bpf__load(skel)) {
-		printf("not ok 1 - cannot load the XDP program: %s\n",
-		       strerror(errno));
-		return 1;
-	}
-	prog = bpf_program__fd(skel->progs.syrup_xdp);
-	stats_fd = bpf_map__fd(skel->maps.syrup_stats);
-	bpf_map_update_elem(bpf_map__fd(skel->maps.syrup_conf), &zero, &conf,
-			    BPF_ANY);
-	/* only CPU 0 has a queue: executor 1 must fall back */
-	bpf_map_update_elem(bpf_map__fd(skel->maps.syrup_cpumap), &cpu, &q,
-			    BPF_ANY);
+	int r;
 
 	len = frame(buf, 0, IPPROTO_UDP, PORT, "GET k");
 	r = run(prog, buf, len);
@@ -181,6 +152,15 @@ int main(void)
 	r = run(prog, buf, len);
 	UNIT_CHECK(r == XDP_REDIRECT_, "UDP/IPv6 to the port: redirected (%d)",
 		   r);
+}
+
+/* Everything else passes untouched, and the policy never sees it. */
+static void test_passes(int prog)
+{
+	unsigned char buf[256];
+	unsigned long long before;
+	size_t len;
+	int r;
 
 	before = seen();
 	len = frame(buf, 0, IPPROTO_UDP, PORT + 1, "GET k");
@@ -211,8 +191,18 @@ int main(void)
 	((struct ethhdr *)buf)->h_proto = htons(0x0806);
 	r = run(prog, buf, len);
 	UNIT_CHECK(r == XDP_PASS_ && seen() == before, "ARP: passed");
+}
 
-	/* the dispatcher: the port's packets reach the policy, others pass */
+/* The dispatcher: the port's packets reach the policy, others pass. */
+static void test_dispatcher(int prog)
+{
+	struct syrup_dispatch_bpf *disp;
+	unsigned char buf[256];
+	unsigned long long before;
+	__u32 key, slot = 5;
+	size_t len;
+	int r;
+
 	disp = syrup_dispatch_bpf__open_and_load();
 	UNIT_CHECK(disp != NULL, "the dispatcher loads");
 	if (disp) {
@@ -242,6 +232,44 @@ int main(void)
 			   "dispatcher: truncated frame passes");
 		syrup_dispatch_bpf__destroy(disp);
 	}
+}
+
+int main(void)
+{
+	struct syrup_steer_bpf *skel;
+	struct syrup_conf conf = {.nr_executors = 2,
+				  .layer = SYRUP_LAYER_XDP,
+				  .port = PORT,
+				  .proto = IPPROTO_UDP,
+				  .builtin = SYRUP_RR,
+				  .cpus = {0, 1}};
+	struct bpf_cpumap_val q = {.qsize = 64};
+	__u32 zero = 0, cpu = 0;
+	int prog;
+
+	libbpf_set_print(NULL);
+	skel = syrup_steer_bpf__open();
+	if (!skel) {
+		printf("not ok 1 - cannot open the skeleton\n");
+		return 1;
+	}
+	bpf_program__set_autoload(skel->progs.syrup_sk_reuseport, false);
+	if (syrup_steer_bpf__load(skel)) {
+		printf("not ok 1 - cannot load the XDP program: %s\n",
+		       strerror(errno));
+		return 1;
+	}
+	prog = bpf_program__fd(skel->progs.syrup_xdp);
+	stats_fd = bpf_map__fd(skel->maps.syrup_stats);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.syrup_conf), &zero, &conf,
+			    BPF_ANY);
+	/* only CPU 0 has a queue: executor 1 must fall back */
+	bpf_map_update_elem(bpf_map__fd(skel->maps.syrup_cpumap), &cpu, &q,
+			    BPF_ANY);
+
+	test_steering(prog);
+	test_passes(prog);
+	test_dispatcher(prog);
 	printf("1..%d\n", unit_number);
 	syrup_steer_bpf__destroy(skel);
 	return unit_done();

@@ -133,17 +133,15 @@ static int range(const struct mem_db *db, uint64_t lo, uint64_t hi,
 	return 0;
 }
 
-int main(void)
+/* get: every key of trees of 1 to 3 layers, and absent keys. */
+static void test_get(struct mem_db db[4], struct bpf_xrp *ctx)
 {
-	struct bpf_xrp *ctx = aligned_alloc(4096, 12288);
 	struct xrp_lookup *q = (struct xrp_lookup *)ctx->scratch;
-	struct mem_db db[4];
 
 	for (unsigned int l = 1; l <= 3; l++) {
 		uint64_t bad = 0, k;
 		char want[64];
 
-		mem_db_build(&db[l], l);
 		for (k = 0; k < db[l].keys; k++) {
 			snprintf(want, sizeof(want), "%63llu",
 				 (unsigned long long)k);
@@ -164,101 +162,114 @@ int main(void)
 			bad++;
 		UNIT_CHECK(bad == 0, "get: absent keys of a %u-layer tree", l);
 	}
+}
 
-	{
-		static const uint64_t cases[][2] = {
-			{0, 0},		{0, 30},	{5, 12},
-			{25, 40},	{30, 31},	{0, 960},
-			{31, 62},	{100, 5000},	{29000, 29790},
-			{29790, 99999}, {29791, 40000}, {7, 7},
-		};
-		uint64_t count, sum, bad = 0;
-		int order;
+/* range: known ranges over 3 layers, random ones over 2. */
+static void test_range(struct mem_db db[4], struct bpf_xrp *ctx)
+{
+	static const uint64_t cases[][2] = {
+		{0, 0},		{0, 30},	{5, 12},	{25, 40},
+		{30, 31},	{0, 960},	{31, 62},	{100, 5000},
+		{29000, 29790}, {29790, 99999}, {29791, 40000}, {7, 7},
+	};
+	uint64_t count, sum, bad = 0;
+	int order;
 
-		for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]);
-		     i++) {
-			uint64_t lo = cases[i][0], hi = cases[i][1];
-			uint64_t top = hi < db[3].keys ? hi : db[3].keys - 1;
-			uint64_t n = lo > top ? 0 : top - lo + 1;
-			uint64_t s = n ? (lo + top) * n / 2 : 0;
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t lo = cases[i][0], hi = cases[i][1];
+		uint64_t top = hi < db[3].keys ? hi : db[3].keys - 1;
+		uint64_t n = lo > top ? 0 : top - lo + 1;
+		uint64_t s = n ? (lo + top) * n / 2 : 0;
 
-			if (range(&db[3], lo, hi, ctx, &count, &sum, &order) ||
-			    count != n || sum != s || order) {
-				bad++;
-				printf("# range %llu..%llu: count %llu sum "
-				       "%llu order %d\n",
-				       (unsigned long long)lo,
-				       (unsigned long long)hi,
-				       (unsigned long long)count,
-				       (unsigned long long)sum, order);
-			}
+		if (range(&db[3], lo, hi, ctx, &count, &sum, &order) ||
+		    count != n || sum != s || order) {
+			bad++;
+			printf("# range %llu..%llu: count %llu sum "
+			       "%llu order %d\n",
+			       (unsigned long long)lo, (unsigned long long)hi,
+			       (unsigned long long)count,
+			       (unsigned long long)sum, order);
 		}
-		UNIT_CHECK(bad == 0,
-			   "range: count, sum and order of %zu "
-			   "ranges over a 3-layer tree",
-			   sizeof(cases) / sizeof(cases[0]));
-		bad = 0;
-		srand(7);
-		for (int i = 0; i < 300; i++) {
-			uint64_t lo = rand() % 1000, hi = lo + rand() % 200;
-
-			if (range(&db[2], lo, hi, ctx, &count, &sum, &order) ||
-			    order)
-				bad++;
-		}
-		UNIT_CHECK(bad == 0, "range: 300 random ranges over a 2-layer "
-				     "tree, batches in order");
 	}
+	UNIT_CHECK(bad == 0,
+		   "range: count, sum and order of %zu "
+		   "ranges over a 3-layer tree",
+		   sizeof(cases) / sizeof(cases[0]));
+	bad = 0;
+	srand(7);
+	for (int i = 0; i < 300; i++) {
+		uint64_t lo = rand() % 1000, hi = lo + rand() % 200;
 
-	{
-		/* A leaf with a bad type: lookups through it say "corrupt". */
-		struct mem_db c = db[2];
-		uint64_t count, sum;
-		int order;
-
-		c.bytes = malloc(c.size);
-		memcpy(c.bytes, db[2].bytes, c.size);
-		((struct bpfkv_node *)(c.bytes + 3 * 512))->type = 7;
-		UNIT_CHECK(get(&c, 70, ctx) == 0 && q->error,
-			   "get: a leaf of type 7 is reported corrupt");
-		UNIT_CHECK(get(&c, 20, ctx) == 0 && q->found && !q->error,
-			   "get: other leaves still work");
-		UNIT_CHECK(range(&c, 0, 100, ctx, &count, &sum, &order) == -3,
-			   "range: the corrupt leaf ends the scan with error");
-		/* a pointer without bit 63 */
-		((struct bpfkv_node *)(c.bytes + 3 * 512))->type = 1;
-		((struct bpfkv_node *)(c.bytes + 3 * 512))->ptr[0] = 12345;
-		UNIT_CHECK(get(&c, 62, ctx) == 0 && q->error,
-			   "get: a pointer without bit 63 is corrupt");
-		free(c.bytes);
+		if (range(&db[2], lo, hi, ctx, &count, &sum, &order) || order)
+			bad++;
 	}
+	UNIT_CHECK(bad == 0, "range: 300 random ranges over a 2-layer "
+			     "tree, batches in order");
+}
 
-	{
-		/* Random blocks: every step ends the lookup or asks for one
-		 * 512-byte block (the engines check where). */
-		uint64_t bad = 0;
+/* A leaf with a bad type: lookups through it say "corrupt". */
+static void test_corrupt(struct mem_db db[4], struct bpf_xrp *ctx)
+{
+	struct xrp_lookup *q = (struct xrp_lookup *)ctx->scratch;
+	struct mem_db c = db[2];
+	uint64_t count, sum;
+	int order;
 
-		srand(11);
-		for (int i = 0; i < 20000; i++) {
-			xrp_fn_t fn = i & 1 ? entry_range : entry_get;
+	c.bytes = malloc(c.size);
+	memcpy(c.bytes, db[2].bytes, c.size);
+	((struct bpfkv_node *)(c.bytes + 3 * 512))->type = 7;
+	UNIT_CHECK(get(&c, 70, ctx) == 0 && q->error,
+		   "get: a leaf of type 7 is reported corrupt");
+	UNIT_CHECK(get(&c, 20, ctx) == 0 && q->found && !q->error,
+		   "get: other leaves still work");
+	UNIT_CHECK(range(&c, 0, 100, ctx, &count, &sum, &order) == -3,
+		   "range: the corrupt leaf ends the scan with error");
+	/* a pointer without bit 63 */
+	((struct bpfkv_node *)(c.bytes + 3 * 512))->type = 1;
+	((struct bpfkv_node *)(c.bytes + 3 * 512))->ptr[0] = 12345;
+	UNIT_CHECK(get(&c, 62, ctx) == 0 && q->error,
+		   "get: a pointer without bit 63 is corrupt");
+	free(c.bytes);
+}
 
-			memset(ctx, 0, sizeof(*ctx));
-			((uint64_t *)ctx->scratch)[1] = rand() % 3 ? 1000 : 0;
-			for (int b = 0; b < 4096; b++)
-				ctx->data[b] = rand();
-			if (rand() % 2)
-				((struct bpfkv_node *)ctx->data)->type =
-					rand() % 2;
-			ctx->size[0] = 0;
-			fn(ctx);
-			if (!ctx->done && ctx->size[0] != 512)
-				bad++;
-		}
-		UNIT_CHECK(bad == 0,
-			   "20000 random blocks: every step ends or "
-			   "asks for one block (%llu did not)",
-			   (unsigned long long)bad);
+/* Random blocks: every step ends the lookup or asks for one 512-byte
+ * block (the engines check where). */
+static void test_random_blocks(struct bpf_xrp *ctx)
+{
+	uint64_t bad = 0;
+
+	srand(11);
+	for (int i = 0; i < 20000; i++) {
+		xrp_fn_t fn = i & 1 ? entry_range : entry_get;
+
+		memset(ctx, 0, sizeof(*ctx));
+		((uint64_t *)ctx->scratch)[1] = rand() % 3 ? 1000 : 0;
+		for (int b = 0; b < 4096; b++)
+			ctx->data[b] = rand();
+		if (rand() % 2)
+			((struct bpfkv_node *)ctx->data)->type = rand() % 2;
+		ctx->size[0] = 0;
+		fn(ctx);
+		if (!ctx->done && ctx->size[0] != 512)
+			bad++;
 	}
+	UNIT_CHECK(bad == 0,
+		   "20000 random blocks: every step ends or "
+		   "asks for one block (%llu did not)",
+		   (unsigned long long)bad);
+}
+
+int main(void)
+{
+	struct bpf_xrp *ctx = aligned_alloc(4096, 12288);
+	struct mem_db db[4];
+
+	for (unsigned int l = 1; l <= 3; l++)
+		mem_db_build(&db[l], l);
+	test_get(db, ctx);
+	test_range(db, ctx);
+	test_corrupt(db, ctx);
+	test_random_blocks(ctx);
 	for (unsigned int l = 1; l <= 3; l++)
 		free(db[l].bytes);
 	free(ctx);

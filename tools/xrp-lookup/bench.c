@@ -294,9 +294,7 @@ static error_t parse_bench(int key, char *arg, struct argp_state *state)
 		parse_u64_opt(state, "seed", arg, 0, UINT64_MAX, &o->seed);
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num > 0)
-			argp_error(state, "unexpected argument '%s'", arg);
-		o->file = arg;
+		parse_only_arg(state, arg, &o->file);
 		return 0;
 	case ARGP_KEY_END:
 		if (!o->file)

@@ -109,9 +109,7 @@ static error_t parse_create(int key, char *arg, struct argp_state *state)
 			      &o->layers);
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num > 0)
-			argp_error(state, "unexpected argument '%s'", arg);
-		o->file = arg;
+		parse_only_arg(state, arg, &o->file);
 		return 0;
 	case ARGP_KEY_END:
 		if (!o->file)

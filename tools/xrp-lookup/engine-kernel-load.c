@@ -156,38 +156,31 @@ static int obj_set_config(struct bpf_object *obj, const struct xrpk_config *cfg)
 	return -ENOENT;
 }
 
-static int write_text(const char *dir, const char *name, const char *text)
+/* The program's own sources, beside the header, in the scratch directory. */
+static int write_sources(struct fp_bpfcc *cc)
 {
+	static const struct {
+		const char *name, *text;
+	} files[] = {
+		{"xrp-kernel.h", xrpk_src_shared},
+		{"metadata.h", xrpk_src_metadata},
+		{"xrp-kernel.bpf.c", xrpk_src_bpf},
+	};
 	char path[PATH_MAX];
-	FILE *f;
+	int err;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	if (!f)
-		return fp_error("cannot write %s: %s", path, strerror(errno));
-	fputs(text, f);
-	if (fclose(f))
-		return fp_error("cannot write %s: %s", path, strerror(errno));
-	return 0;
-}
-
-static const char *const tmp_files[] = {
-	"xrp.h",      "fastpath/xrp.h",	  "xrp-kernel.h",
-	"metadata.h", "xrp-kernel.bpf.c", "carrier.c",
-	"carrier.o",
-};
-
-static void tmp_remove(const char *dir)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < sizeof(tmp_files) / sizeof(tmp_files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, tmp_files[i]);
-		unlink(path);
+	err = fp_bpfcc_add_header(cc, "xrp.h", xrpk_src_xrp);
+	if (err)
+		return fp_error("cannot write xrp.h into %s: %s", cc->dir,
+				fp_strerror(err));
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		err = fp_bpfcc_write(cc, files[i].name, files[i].text, path,
+				     sizeof(path));
+		if (err)
+			return fp_error("cannot write %s: %s", path,
+					fp_strerror(err));
 	}
-	snprintf(path, sizeof(path), "%s/fastpath", dir);
-	rmdir(path);
-	rmdir(dir);
+	return 0;
 }
 
 /*
@@ -196,70 +189,31 @@ static void tmp_remove(const char *dir)
  */
 static struct bpf_object *compile_user(const char *file)
 {
-	char dir[] = "/tmp/xrp-lookup-kernel.XXXXXX", path[PATH_MAX];
-	char abs[PATH_MAX], inc[PATH_MAX + 2], obj[PATH_MAX], src[PATH_MAX];
-	char multi[96], version[64], out[4096], *text = NULL;
 	struct bpf_object *o = NULL;
-	int rc;
+	struct fp_bpfcc cc;
+	int err;
 
-	if (!realpath(file, abs)) {
-		fp_error("cannot read %s: %s", file, strerror(errno));
-		return NULL;
-	}
-	if (!mkdtemp(dir)) {
+	err = fp_bpfcc_init(&cc);
+	if (err) {
 		fp_error("cannot create a temporary directory: %s",
-			 strerror(errno));
+			 fp_strerror(err));
 		return NULL;
 	}
-	snprintf(path, sizeof(path), "%s/fastpath", dir);
-	if (mkdir(path, 0700) || write_text(dir, "xrp.h", xrpk_src_xrp) ||
-	    write_text(dir, "fastpath/xrp.h", xrpk_src_xrp) ||
-	    write_text(dir, "xrp-kernel.h", xrpk_src_shared) ||
-	    write_text(dir, "metadata.h", xrpk_src_metadata) ||
-	    write_text(dir, "xrp-kernel.bpf.c", xrpk_src_bpf))
+	if (write_sources(&cc) ||
+	    function_compile_bpf(&cc, file, "carrier",
+				 "#define XRPK_USER_FUNCTION 1\n"
+				 "#include \"xrp-kernel.bpf.c\"\n",
+				 "-DFASTPATH_VERSION=\"" FASTPATH_VERSION "\"",
+				 "for the kernel engine"))
 		goto out;
-	if (asprintf(&text,
-		     "#include \"xrp.h\"\n#include \"%s\"\n"
-		     "#define XRPK_USER_FUNCTION 1\n"
-		     "#include \"xrp-kernel.bpf.c\"\n",
-		     abs) < 0) {
-		text = NULL;
-		fp_error("out of memory");
-		goto out;
-	}
-	if (write_text(dir, "carrier.c", text))
-		goto out;
-	snprintf(inc, sizeof(inc), "-I%s", dir);
-	snprintf(multi, sizeof(multi), "-I/usr/include/%s", XRP_MULTIARCH);
-	snprintf(version, sizeof(version), "-DFASTPATH_VERSION=\"%s\"",
-		 FASTPATH_VERSION);
-	snprintf(src, sizeof(src), "%s/carrier.c", dir);
-	snprintf(obj, sizeof(obj), "%s/carrier.o", dir);
-	{
-		char *argv[] = {"clang",    "-O2", "-g",  "-target", "bpf",
-				"-mcpu=v3", inc,   multi, version,   "-c",
-				src,	    "-o",  obj,	  NULL};
-
-		rc = function_run_cmd(argv, out, sizeof(out));
-	}
-	if (rc) {
-		fp_debug("%s", out);
-		fp_error("cannot compile %s for the kernel engine: %s (-v "
-			 "shows the compiler output)",
-			 file,
-			 rc == 127 ? "clang is not installed"
-				   : function_error_line(out));
-		goto out;
-	}
-	o = bpf_object__open_file(obj, NULL);
+	o = bpf_object__open_file(cc.obj, NULL);
 	if (libbpf_get_error(o)) {
 		fp_error("cannot open the compiled %s: %s", file,
 			 fp_strerror(libbpf_get_error(o)));
 		o = NULL;
 	}
 out:
-	free(text);
-	tmp_remove(dir);
+	fp_bpfcc_cleanup(&cc);
 	return o;
 }
 

@@ -34,7 +34,11 @@ extern const char xrp_header_text[];
 unsigned int xrp_entry_bpfkv_get(struct bpf_xrp *ctx);
 unsigned int xrp_entry_bpfkv_range(struct bpf_xrp *ctx);
 
-int function_run_cmd(char *const argv[], char *out, size_t outlen)
+/*
+ * Runs a compiler: its exit status (127: not installed), or -errno; its
+ * output, both streams, in out.
+ */
+static int run_cmd(char *const argv[], char *out, size_t outlen)
 {
 	int pipefd[2], status;
 	size_t used = 0;
@@ -92,63 +96,33 @@ bool function_is_source(const char *spec)
 }
 
 /*
- * One scratch directory per process, removed at exit: a global because
- * atexit() cleanup takes no argument; only this file sees it.
+ * One scratch directory per process, removed at exit, with the header as
+ * <xrp.h> and <fastpath/xrp.h>: a global because atexit() cleanup takes
+ * no argument; only this file sees it.
  */
-static char tmpdir[64];
+static struct fp_bpfcc scratch;
 
-static void tmpdir_remove(void)
+static void scratch_remove(void)
 {
-	static const char *const files[] = {"xrp.h", "fastpath/xrp.h", "fn.so",
-					    "standin.c", "standin.o"};
-	char path[128];
-
-	if (!tmpdir[0])
-		return;
-	for (unsigned int i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/fastpath", tmpdir);
-	rmdir(path);
-	rmdir(tmpdir);
-	tmpdir[0] = '\0';
+	fp_bpfcc_cleanup(&scratch);
 }
 
-static int write_file(const char *path, const char *text)
+static int scratch_create(void)
 {
-	FILE *f = fopen(path, "w");
+	int err;
 
-	if (!f)
-		return fp_error("cannot write %s: %s", path, strerror(errno));
-	fputs(text, f);
-	if (fclose(f))
-		return fp_error("cannot write %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* The scratch directory with the header as <xrp.h> and <fastpath/xrp.h>. */
-static int tmpdir_create(void)
-{
-	char path[128];
-
-	if (tmpdir[0])
+	if (scratch.dir[0])
 		return 0;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/xrp-lookup.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		tmpdir[0] = '\0';
+	err = fp_bpfcc_init(&scratch);
+	if (err)
 		return fp_error("cannot create a temporary directory: %s",
-				strerror(errno));
-	}
-	atexit(tmpdir_remove);
-	snprintf(path, sizeof(path), "%s/fastpath", tmpdir);
-	if (mkdir(path, 0700))
-		return fp_error("cannot create %s: %s", path, strerror(errno));
-	snprintf(path, sizeof(path), "%s/xrp.h", tmpdir);
-	if (write_file(path, xrp_header_text))
-		return 1;
-	snprintf(path, sizeof(path), "%s/fastpath/xrp.h", tmpdir);
-	return write_file(path, xrp_header_text);
+				fp_strerror(err));
+	atexit(scratch_remove);
+	err = fp_bpfcc_add_header(&scratch, "xrp.h", xrp_header_text);
+	if (err)
+		return fp_error("cannot write xrp.h into %s: %s", scratch.dir,
+				fp_strerror(err));
+	return 0;
 }
 
 static int builtin_load(struct function *f, const char *spec, bool range)
@@ -180,16 +154,16 @@ int function_load(struct function *f, const char *spec, bool range)
 				spec);
 	if (access(spec, R_OK))
 		return fp_error("cannot read %s: %s", spec, strerror(errno));
-	if (tmpdir_create())
+	if (scratch_create())
 		return 1;
-	snprintf(so, sizeof(so), "%s/fn.so", tmpdir);
-	snprintf(inc, sizeof(inc), "-I%s", tmpdir);
+	snprintf(so, sizeof(so), "%s/fn.so", scratch.dir);
+	snprintf(inc, sizeof(inc), "-I%s", scratch.dir);
 	{
 		char *argv[] = {"cc",	   "-O2",	 "-g",	       "-fPIC",
 				"-shared", "-std=gnu11", "-Wall",      inc,
 				"-o",	   so,		 (char *)spec, NULL};
 
-		rc = function_run_cmd(argv, out, sizeof(out));
+		rc = run_cmd(argv, out, sizeof(out));
 	}
 	if (rc) {
 		fp_debug("%s", out);
@@ -213,37 +187,50 @@ int function_load(struct function *f, const char *spec, bool range)
 	return 0;
 }
 
-int function_compile_standin(const char *file, char *obj, size_t len)
+int function_compile_bpf(struct fp_bpfcc *cc, const char *file,
+			 const char *name, const char *tail, const char *cflags,
+			 const char *purpose)
 {
-	char abs[PATH_MAX], src[160], inc[80], multi[96], out[4096];
-	char *argv[] = {"clang", "-O2", "-g", "-target", "bpf", "-mcpu=v3", inc,
-			multi,	 "-c",	src,  "-o",	 obj,	NULL};
-	char *text;
+	char abs[PATH_MAX], src[PATH_MAX], src_name[64], obj_name[64];
+	char out[4096], *text;
+	struct fp_bpfcc_opts o = {.cflags = cflags,
+				  .multiarch = XRP_MULTIARCH,
+				  .obj_name = obj_name,
+				  .output = out,
+				  .output_len = sizeof(out)};
 	int err;
 
 	if (!realpath(file, abs))
 		return fp_error("cannot read %s: %s", file, strerror(errno));
-	if (tmpdir_create())
-		return 1;
-	snprintf(src, sizeof(src), "%s/standin.c", tmpdir);
-	snprintf(obj, len, "%s/standin.o", tmpdir);
-	snprintf(inc, sizeof(inc), "-I%s", tmpdir);
-	snprintf(multi, sizeof(multi), "-I/usr/include/%s", XRP_MULTIARCH);
 	if (asprintf(&text, "#include \"xrp.h\"\n#include \"%s\"\n%s", abs,
-		     XRP_STANDIN_SOURCE) < 0)
+		     tail) < 0)
 		return fp_error("out of memory");
-	err = write_file(src, text);
+	snprintf(src_name, sizeof(src_name), "%s.c", name);
+	snprintf(obj_name, sizeof(obj_name), "%s.o", name);
+	err = fp_bpfcc_write(cc, src_name, text, src, sizeof(src));
 	free(text);
 	if (err)
-		return 1;
-	err = function_run_cmd(argv, out, sizeof(out));
+		return fp_error("cannot write %s: %s", src, fp_strerror(err));
+	out[0] = '\0';
+	err = fp_bpfcc_compile(cc, src, &o);
 	if (err) {
 		fp_debug("%s", out);
-		return fp_error("cannot compile %s for BPF: %s (-v shows "
-				"the compiler output)",
-				file,
-				err == 127 ? "clang is not installed"
-					   : function_error_line(out));
+		return fp_error("cannot compile %s %s: %s (-v shows the "
+				"compiler output)",
+				file, purpose,
+				err == -ENOENT ? "clang is not installed"
+				: err < 0      ? fp_strerror(err)
+					       : function_error_line(out));
 	}
+	return 0;
+}
+
+int function_compile_standin(const char *file, char *obj, size_t len)
+{
+	if (scratch_create() ||
+	    function_compile_bpf(&scratch, file, "standin", XRP_STANDIN_SOURCE,
+				 NULL, "for BPF"))
+		return 1;
+	snprintf(obj, len, "%s", scratch.obj);
 	return 0;
 }

@@ -64,6 +64,11 @@ extern const struct argp_child json_children[];
 /* An integer option from min to max, or argp_error() saying so. */
 void parse_u64_opt(struct argp_state *state, const char *what, const char *arg,
 		   uint64_t min, uint64_t max, uint64_t *out);
+/*
+ * The one argument of create, bench (FILE) and verify (FUNC), at
+ * ARGP_KEY_ARG: stored in *out; a second argument is a usage error.
+ */
+void parse_only_arg(struct argp_state *state, char *arg, const char **out);
 /* The warning of a hidden short option of old (-c, -d, -s). */
 void warn_old_short(char opt, const char *long_name);
 
@@ -132,10 +137,15 @@ bool function_is_source(const char *spec);
  */
 int function_compile_standin(const char *file, char *obj, size_t len);
 /*
- * Runs a compiler: its exit status (127: not installed), or -errno; its
- * output, both streams, in out.
+ * A user's FILE.c compiled for BPF (clang -target bpf) by a carrier source
+ * that includes "xrp.h", then FILE (by its absolute path), then `tail`:
+ * NAME.c in cc's scratch directory, which holds whatever the carrier
+ * includes; the object is cc->obj. `cflags` go to clang; `purpose` ends
+ * the error ("for BPF"). Prints why not, 1.
  */
-int function_run_cmd(char *const argv[], char *out, size_t outlen);
+int function_compile_bpf(struct fp_bpfcc *cc, const char *file,
+			 const char *name, const char *tail, const char *cflags,
+			 const char *purpose);
 /* The first line of a compiler's output that says "error". */
 const char *function_error_line(char *out);
 

@@ -50,6 +50,5 @@ static const struct fp_tool tool = {
 
 int main(int argc, char **argv)
 {
-	fp_init(tool.name);
-	return fp_command_main(&tool, argc, argv);
+	return fp_tool_main(&tool, argc, argv);
 }

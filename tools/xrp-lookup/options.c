@@ -19,6 +19,13 @@ void parse_u64_opt(struct argp_state *state, const char *what, const char *arg,
 			   (unsigned long long)max);
 }
 
+void parse_only_arg(struct argp_state *state, char *arg, const char **out)
+{
+	if (state->arg_num > 0)
+		argp_error(state, "unexpected argument '%s'", arg);
+	*out = arg;
+}
+
 void warn_old_short(char opt, const char *long_name)
 {
 	fp_warn("-%c is deprecated: use %s (-%c means something else in "

@@ -305,9 +305,7 @@ static error_t parse_verify(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case ARGP_KEY_ARG:
-		if (state->arg_num > 0)
-			argp_error(state, "unexpected argument '%s'", arg);
-		o->function = arg;
+		parse_only_arg(state, arg, &o->function);
 		return 0;
 	case ARGP_KEY_END:
 		if (!o->function)
