@@ -4,11 +4,13 @@
  * BMC demo. Only ever point it at a memcached in a network namespace you
  * created yourself.
  *
- *   mc-load [-m get|set] [-d SECS] [-k KEYS] [-v BYTES] [-z S] [-w WINDOW]
- *           [-b BATCH] [-c CPU] [-s SOCKETS] [-r RATE] [-x IFACE] HOST PORT
+ *   mc-load [-m get|set] [-d SECS] [-k KEYS] [-v BYTES] [-e EXPTIME]
+ *           [-z S] [-w WINDOW] [-b BATCH] [-c CPU] [-s SOCKETS] [-r RATE]
+ *           [-x IFACE] HOST PORT
  *
- * -m set  stores every key once ("set key:NNNNNNNN 0 0 BYTES"), waiting for
- *         STORED, so a later GET run finds them all.
+ * -m set  stores every key once ("set key:NNNNNNNN 0 EXPTIME BYTES", -e
+ *         EXPTIME seconds, default 0: no expiry), waiting for STORED, so a
+ *         later GET run finds them all.
  * -m get  (default) sends "get key:NNNNNNNN" requests for -d seconds, keys
  *         uniform (-z 0) or Zipf-like with exponent S over -k keys, keeping
  *         up to WINDOW requests in flight, BATCH per sendmmsg(), replies read
@@ -134,8 +136,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: mc-load [-m get|set] [-d SECS] [-k KEYS] [-v BYTES] "
-		"[-z S] [-w WINDOW] [-b BATCH] [-c CPU] [-s SOCKETS] [-r RATE] "
-		"[-x IFACE] HOST PORT\n");
+		"[-e EXPTIME] [-z S] [-w WINDOW] [-b BATCH] [-c CPU] "
+		"[-s SOCKETS] [-r RATE] [-x IFACE] HOST PORT\n");
 	exit(64);
 }
 
@@ -213,7 +215,7 @@ static void parse_args(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "m:d:k:v:z:w:b:c:s:r:x:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:d:k:v:e:z:w:b:c:s:r:x:")) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!strcmp(optarg, "set"))
@@ -229,6 +231,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'v':
 			cfg.value_size = strtoul(optarg, NULL, 0);
+			break;
+		case 'e':
+			cfg.exptime = strtoul(optarg, NULL, 0);
 			break;
 		case 'z':
 			cfg.zipf_s = atof(optarg);
@@ -366,8 +371,8 @@ static int set_request(struct udp_run *u, char *p)
 	if (u->next_key >= cfg.keys)
 		return 0;
 	id2key[(uint16_t)(u->id - 1)] = u->next_key;
-	len = snprintf(p, REQ_MAX, "set key:%08u 0 0 %u\r\n",
-		       (unsigned int)u->next_key, cfg.value_size);
+	len = snprintf(p, REQ_MAX, "set key:%08u 0 %u %u\r\n",
+		       (unsigned int)u->next_key, cfg.exptime, cfg.value_size);
 	make_value(u->next_key, p + len, cfg.value_size);
 	memcpy(p + len + cfg.value_size, "\r\n", 2);
 	len += cfg.value_size + 2;

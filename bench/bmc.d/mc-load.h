@@ -17,6 +17,7 @@
 
 struct mc_load_cfg {
 	int set_mode;
+	unsigned int exptime; /* -e: the sets' exptime, seconds (0: none) */
 	double seconds;
 	unsigned int keys;
 	unsigned int value_size;
