@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * syrup-thread: an application's thread placement policy as a sched_ext
- * scheduler. SCX_OPS_SWITCH_PARTIAL confines it to the tasks user space
- * switches to SCHED_EXT (one cgroup's threads); every other task stays on
- * the fair class. The build machine's vmlinux.h (6.18, no sched_ext) lacks
- * the types, so the few used here are declared with preserve_access_index
- * and CO-RE matches them to the running kernel's BTF at load time.
+ * syrup-thread: syrup-steer's thread layer, an application's thread
+ * placement policy as a sched_ext scheduler. SCX_OPS_SWITCH_PARTIAL confines
+ * it to the tasks user space switches to SCHED_EXT (one cgroup's threads);
+ * every other task stays on the fair class. A SCHED_EXT task outside the
+ * cgroup (moved out, or switched by someone else) meets no policy: it goes
+ * to the global queue and is counted as "outside". The build machine's
+ * vmlinux.h (6.18, no sched_ext) lacks the types, so the few used here are
+ * declared with preserve_access_index and CO-RE matches them to the running
+ * kernel's BTF at load time.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 
 #include "syrup-thread.h"
 #include "metadata.h"
@@ -85,19 +89,52 @@ static __always_inline u64 next(u32 slot)
 	return v ? __sync_fetch_and_add(v, 1) : 0;
 }
 
-/* The executor for a thread that has none yet: rr or sita. */
-static __always_inline u32 pick(const struct syrup_thread_conf *c, u32 tid)
+/* The executor for a thread that has none yet (or a new hint). */
+static __always_inline u32 pick(const struct syrup_thread_conf *c, u32 hint)
 {
-	u32 *h = bpf_map_lookup_elem(&hints, &tid);
 	u32 n = c->nr_executors, r = c->reserved;
 
 	if (!n)
 		return SYRUP_THREAD_DEFAULT;
 	if (c->builtin != SYRUP_THREAD_SITA || !r || r >= n)
 		return next(0) % n;
-	if (h && *h == SYRUP_HINT_SHORT)
+	if (hint == SYRUP_HINT_SHORT)
 		return next(1) % r;
 	return r + next(2) % (n - r);
+}
+
+/* Is p in the cgroup (or below it)? Its ancestor at the cgroup's level. */
+static __always_inline bool in_cgroup(struct task_struct *p,
+				      const struct syrup_thread_conf *c)
+{
+	struct cgroup *cg = BPF_CORE_READ(p, cgroups, dfl_cgrp), *anc = NULL;
+	u32 lvl = c->cgroup_level & 0xff;
+
+	if (!c->cgroup_id)
+		return true;
+	if (!cg || (u32)BPF_CORE_READ(cg, level) < lvl)
+		return false;
+	if (bpf_probe_read_kernel(
+		    &anc, sizeof(anc),
+		    (void *)cg +
+			    bpf_core_field_offset(struct cgroup, ancestors) +
+			    lvl * sizeof(anc)))
+		return false;
+	return anc && BPF_CORE_READ(anc, kn, id) == c->cgroup_id;
+}
+
+static __always_inline void count(u32 slot, int what)
+{
+	struct syrup_thread_stat *st = bpf_map_lookup_elem(&stats, &slot);
+
+	if (!st)
+		return;
+	if (what == 0)
+		st->enqueued++;
+	else if (what == 1)
+		st->fallback++;
+	else
+		st->outside++;
 }
 
 SEC("struct_ops/syrup_select_cpu")
@@ -110,43 +147,46 @@ s32 BPF_PROG(syrup_select_cpu, struct task_struct *p, s32 prev_cpu, u64 flags)
 SEC("struct_ops/syrup_enqueue")
 void BPF_PROG(syrup_enqueue, struct task_struct *p, u64 enq_flags)
 {
-	u32 zero = 0, tid = p->pid, exec, cpu, slot;
+	u32 zero = 0, tid = p->pid, exec, cpu, hint = SYRUP_HINT_NONE, v;
 	struct syrup_thread_conf *c = bpf_map_lookup_elem(&conf, &zero);
-	struct syrup_thread_stat *st;
-	u32 *e;
+	u32 *e, *h;
 
-	if (c && c->builtin == SYRUP_THREAD_STALL) {
+	if (!c)
+		goto fallback;
+	if (!in_cgroup(p, c)) {
+		count(SYRUP_THREAD_MAX_EXEC, 2);
+		goto global;
+	}
+	if (c->builtin == SYRUP_THREAD_STALL) {
 		scx_bpf_dsq_insert(p, SYRUP_PARK_DSQ, SCX_SLICE_DFL, enq_flags);
 		return;
 	}
-	exec = SYRUP_THREAD_DEFAULT;
-	if (c) {
-		e = bpf_map_lookup_elem(&placed, &tid);
-		if (e) {
-			exec = *e;
-		} else {
-			exec = pick(c, tid);
-			bpf_map_update_elem(&placed, &tid, &exec, BPF_ANY);
-		}
+	h = bpf_map_lookup_elem(&hints, &tid);
+	if (h)
+		hint = *h & 0xff;
+	/* sticky, until the application gives the thread another hint */
+	e = bpf_map_lookup_elem(&placed, &tid);
+	if (e && *e >> SYRUP_THREAD_HINT_SHIFT == hint) {
+		exec = *e & SYRUP_THREAD_EXEC_MASK;
+	} else {
+		exec = pick(c, hint);
+		v = (exec & SYRUP_THREAD_EXEC_MASK) |
+		    hint << SYRUP_THREAD_HINT_SHIFT;
+		bpf_map_update_elem(&placed, &tid, &v, BPF_ANY);
 	}
-	if (!c || exec >= c->nr_executors || exec >= SYRUP_THREAD_MAX_EXEC)
+	if (exec >= c->nr_executors || exec >= SYRUP_THREAD_MAX_EXEC)
 		goto fallback;
 	cpu = c->cpus[exec];
 	/* A CPU outside the task's affinity would be an error: fall back. */
 	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
 		goto fallback;
-	slot = exec;
-	st = bpf_map_lookup_elem(&stats, &slot);
-	if (st)
-		st->enqueued++;
+	count(exec, 0);
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, SCX_SLICE_DFL, enq_flags);
 	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
 	return;
 fallback:
-	slot = SYRUP_THREAD_MAX_EXEC;
-	st = bpf_map_lookup_elem(&stats, &slot);
-	if (st)
-		st->fallback++;
+	count(SYRUP_THREAD_MAX_EXEC, 1);
+global:
 	scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags);
 }
 
@@ -159,7 +199,9 @@ void BPF_PROG(syrup_running, struct task_struct *p)
 
 	if (!e)
 		return;
-	slot = *e < SYRUP_THREAD_MAX_EXEC ? *e : SYRUP_THREAD_MAX_EXEC;
+	slot = *e & SYRUP_THREAD_EXEC_MASK;
+	if (slot >= SYRUP_THREAD_MAX_EXEC)
+		slot = SYRUP_THREAD_MAX_EXEC;
 	st = bpf_map_lookup_elem(&stats, &slot);
 	if (st)
 		st->ran++;
@@ -185,7 +227,7 @@ struct sched_ext_ops syrup_thread_ops = {
 	.init = (void *)syrup_init,
 	.flags = SCX_OPS_SWITCH_PARTIAL,
 	.timeout_ms = 5000,
-	.name = "syrup_thread",
+	.name = SYRUP_THREAD_OPS_NAME,
 };
 
 char LICENSE[] SEC("license") = "GPL";

@@ -74,6 +74,7 @@
 enum syrup_layer {
 	SYRUP_LAYER_SOCKET = 0,
 	SYRUP_LAYER_XDP = 1,
+	SYRUP_LAYER_THREAD = 2, /* sched_ext: threads to CPUs (built-ins) */
 };
 
 /* Key of the "params" map: a NUL-padded name of up to 15 bytes. */
