@@ -139,6 +139,39 @@ teardown() {
 	assert_line --regexp '^\{"ts":[0-9.]+,"error":'
 }
 
+@test "thread layer: usage errors exit 64" {
+	run syrup-steer attach --layer thread --policy rr
+	assert_failure 64
+	assert_output --partial "needs --cgroup PATH or --pid PID"
+	run syrup-steer attach --layer thread --cgroup app --policy hash
+	assert_failure 64
+	assert_output --partial "unknown thread policy 'hash': want rr or sita"
+	run syrup-steer attach --layer thread --cgroup app --policy rr --port 9
+	assert_failure 64
+	assert_output --partial "--layer thread takes no --port"
+	run syrup-steer attach --port 9 --policy rr --cgroup app
+	assert_failure 64
+	assert_output --partial "--cgroup goes with --layer thread"
+	run syrup-steer detach --layer xdp
+	assert_failure 64
+	run syrup-steer set --layer thread
+	assert_failure 64
+	assert_output --partial "nothing to set"
+}
+
+@test "thread layer: without sched_ext, attach refuses in one line naming the kernel that has it" {
+	[ ! -d /sys/kernel/sched_ext ] || skip "this kernel has sched_ext (tests/vm/syrup-thread.bats)"
+	run syrup-steer attach --layer thread --cgroup app --policy rr
+	assert_failure 1
+	assert_output "syrup-steer: the thread layer needs sched_ext: Linux 6.13 or newer built with CONFIG_SCHED_CLASS_EXT (this kernel, $(uname -r), has none)"
+	run syrup-steer attach --layer thread --cgroup app --policy rr -j
+	assert_failure 1
+	assert_line --regexp '^\{"ts":[0-9.]+,"error":"the thread layer needs sched_ext'
+	run syrup-steer detach --layer thread
+	assert_failure 1
+	assert_output "syrup-steer: the thread layer is not attached (see 'syrup-steer status')"
+}
+
 @test "status without privileges says so instead of showing nothing" {
 	local made=0
 	[ -d /sys/fs/bpf/syrup ] || { mkdir -m 0700 /sys/fs/bpf/syrup && made=1; }

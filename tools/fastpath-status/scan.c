@@ -546,7 +546,8 @@ static int scan_root(const struct netns_table *t, struct entries *es,
 		struct entry *e;
 		char rest;
 
-		if (name[0] == '.' || err)
+		/* the thread layer has no port: syrup-steer status shows it */
+		if (name[0] == '.' || err || (syrup && !strcmp(name, "thread")))
 			goto next;
 		if (syrup &&
 		    sscanf(name, "xdp-%u-%llu%c", &ifindex, &ino, &rest) == 2) {
