@@ -6,6 +6,7 @@
 # The workload is build/syrup-thread-run.
 
 load ../helpers
+load support
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -13,6 +14,8 @@ setup_file() {
 	export CG=/sys/fs/cgroup/fp-thread-$$
 	export OTHER=/sys/fs/cgroup/fp-other-$$
 	export T=$BATS_FILE_TMPDIR
+	export SERIES
+	SERIES=$(uname -r | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 }
 
 teardown() {
@@ -36,13 +39,9 @@ start_work() {
 	WORK=$!
 }
 
-@test "syrup-thread: attach --layer thread refuses in one line without sched_ext" {
-	[ ! -d /sys/kernel/sched_ext ] || skip "this kernel has sched_ext"
-	mkdir -p "$CG"
-	run syrup-steer attach --layer thread --cgroup "$CG" --policy rr
-	[ "$status" -eq 1 ]
-	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" =~ needs\ sched_ext:\ Linux\ 6\.13\ or\ newer ]]
+@test "syrup-thread: attach --layer thread refuses in one line where tests/vm/support.tsv says so" {
+	[ "$(expect 'syrup-steer --layer thread')" != works ] || skip "this kernel has sched_ext"
+	refuses 'syrup-steer --layer thread' syrup-steer attach --layer thread --cgroup "$CG" --policy rr
 }
 
 @test "syrup-thread: rr puts the cgroup's threads on CPU 1, not the other's; detach restores" {
