@@ -7,3 +7,11 @@ EXTRA_BINS += $(BUILD)/syrup-thread-run
 $(BUILD)/syrup-thread-run: tests/syrup-thread-run.c bpf/syrup-thread.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDLIBS) -lpthread
+
+# bench/syrup-thread's workload: a short-request thread beside a pool of
+# long-request threads.
+EXTRA_BINS += $(BUILD)/syrup-thread-bench
+
+$(BUILD)/syrup-thread-bench: tests/syrup-thread-bench.c bpf/syrup-thread.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDLIBS) -lpthread
