@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "steer.h"
@@ -365,6 +366,19 @@ static int thread_prepare(struct thread_attach *a)
 	return 0;
 }
 
+/* Is NAME a function (a kfunc, say) in the running kernel's BTF? */
+static bool kernel_has_func(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool found;
+
+	if (libbpf_get_error(btf))
+		return true; /* cannot tell: do not blame the kernel */
+	found = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	return found;
+}
+
 static int thread_load(struct thread_attach *a)
 {
 	__u32 zero = 0;
@@ -379,6 +393,11 @@ static int thread_load(struct thread_attach *a)
 	/* creating a DSQ allocates; libbpf 1.1 has no "struct_ops.s" */
 	bpf_program__set_flags(a->skel->progs.syrup_init, BPF_F_SLEEPABLE);
 	err = syrup_thread_bpf__load(a->skel);
+	if (err && !kernel_has_func("scx_bpf_dsq_insert"))
+		return fp_error("the thread layer needs Linux 6.13 or newer: "
+				"this kernel's sched_ext has no "
+				"scx_bpf_dsq_insert (6.12 called it "
+				"scx_bpf_dispatch)");
 	if (err)
 		return fp_error(
 			"cannot load the thread scheduler: %s (-v shows "
