@@ -53,10 +53,11 @@
  *
  * The third layer, threads (syrup-steer attach --layer thread, Linux 6.13+
  * with sched_ext), places one cgroup's threads on CPUs with a sched_ext
- * scheduler. It has built-in policies only (rr, sita), not schedule(); its
- * per-thread hints are a pinned map the application writes:
- * /sys/fs/bpf/syrup/thread/hints, thread id (__u32) -> 1 "serves short
- * requests" or 2 "long" (__u32). See syrup-steer(8).
+ * scheduler. Its policies are written against syrup-sched.h, installed
+ * beside this header: a schedule_thread() that returns the executor (a CPU
+ * of --cpus) of a thread. Its per-thread hints are a pinned map the
+ * application writes: /sys/fs/bpf/syrup/thread/hints, thread id (__u32) ->
+ * 1 "serves short requests" or 2 "long" (__u32). See syrup-steer(8).
  */
 #ifndef FASTPATH_SYRUP_H
 #define FASTPATH_SYRUP_H

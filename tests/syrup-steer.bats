@@ -145,7 +145,7 @@ teardown() {
 	assert_output --partial "needs --cgroup PATH or --pid PID"
 	run syrup-steer attach --layer thread --cgroup app --policy hash
 	assert_failure 64
-	assert_output --partial "unknown thread policy 'hash': want rr or sita"
+	assert_output --partial "unknown thread policy 'hash': want rr, sita, or a .c or .bpf.o file"
 	run syrup-steer attach --layer thread --cgroup app --policy rr --port 9
 	assert_failure 64
 	assert_output --partial "--layer thread takes no --port"
@@ -370,6 +370,23 @@ teardown() {
 	run order --port "$P1" -c 4 --payload SCAN
 	assert_output "3 3 3 3"
 	steer detach --port "$P1" --proto udp
+}
+
+@test "thread layer: a thread policy against syrup-sched.h builds with the documented command, with no vmlinux.h" {
+	mkdir -p "$T/inc"
+	ln -sfn "$FP_ROOT/include" "$T/inc/fastpath"
+	run clang -g -O2 -target bpf -mcpu=v3 -I"$T/inc" \
+		-I/usr/include/$(gcc -print-multiarch) \
+		-c "$FP_ROOT/examples/syrup/threads.c" -o "$T/threads.bpf.o"
+	assert_success
+	# a sched_ext scheduler: the struct_ops map and the maps syrup-steer pins
+	run bpftool btf dump file "$T/threads.bpf.o"
+	assert_output --partial "STRUCT 'sched_ext_ops'"
+	assert_output --partial "'syrup_thread_ops'"
+	if [ -d /sys/kernel/sched_ext ]; then skip "loading it: tests/vm/syrup-thread.bats"; fi
+	run steer attach --layer thread --cgroup app --policy "$T/threads.bpf.o"
+	assert_failure 1
+	assert_output --partial "needs sched_ext"
 }
 
 @test "a policy reading past pkt_end is refused with the verifier's reason" {

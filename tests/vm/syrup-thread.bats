@@ -119,6 +119,22 @@ start_work() {
 	[[ "$output" == *"want short, long or none"* ]]
 }
 
+@test "syrup-thread: a user policy in C against syrup-sched.h (examples/syrup/threads.c) places the threads" {
+	need_scx
+	[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs"
+	start_work hint 3 2000
+	run syrup-steer attach --layer thread --cgroup "$CG" --cpus 0,1 --policy "$FP_ROOT/examples/syrup/threads.c"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "thread: policy threads.c, thread layer on cgroup $CG, 2 executors" ]]
+	wait "$WORK"
+	cat "$T/work.out"
+	grep -qx 'thread short cpu 0' "$T/work.out"
+	[ "$(grep -c 'thread long cpu 1' "$T/work.out")" -eq 2 ]
+	run syrup-steer status -j
+	[ "$(jq -r 'select(.layer == "thread") | [.policy, .builtin, .running] | map(tostring) | join(" ")' <<<"$output")" = "threads.c false true" ]
+}
+
 @test "syrup-thread: the watchdog unloads a policy that stalls its threads; status says so" {
 	need_scx
 	start_work work 1 1000

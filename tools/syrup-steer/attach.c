@@ -276,8 +276,10 @@ static const char doc[] =
 	"numbered by ascending pid, then fd.\n"
 	"\n"
 	"--layer thread (Linux 6.13+ with sched_ext) puts one cgroup's "
-	"threads under a sched_ext scheduler instead: POLICY is rr or sita, "
-	"executors are --cpus, and no port is involved."
+	"threads under a sched_ext scheduler instead: POLICY is rr, sita, or "
+	"a .c (or .bpf.o) with a schedule_thread() written against "
+	"<fastpath/syrup-sched.h>; executors are --cpus, and no port is "
+	"involved."
 	"\v"
 	"EXAMPLES:\n"
 	"    syrup-steer attach -P 9000 --policy rr         # UDP, socket "
@@ -326,6 +328,13 @@ static const struct argp_option options[] = {
 };
 
 /* The combinations argp cannot express, checked once all is parsed. */
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), m = strlen(tail);
+
+	return n > m && !strcmp(s + n - m, tail);
+}
+
 static void check_thread(struct argp_state *state, const struct attach_opts *o)
 {
 	if (o->sel.have_port || o->sel.have_proto || o->sel.netns || o->iface ||
@@ -339,8 +348,11 @@ static void check_thread(struct argp_state *state, const struct attach_opts *o)
 				  "--pid PID (one of them)");
 	if (o->nr_pids > 1)
 		argp_error(state, "--layer thread takes one --pid");
-	if (thread_builtin_id(o->policy) < 0)
-		argp_error(state, "unknown thread policy '%s': want rr or sita",
+	if (thread_builtin_id(o->policy) < 0 && !ends_with(o->policy, ".c") &&
+	    !ends_with(o->policy, ".o"))
+		argp_error(state,
+			   "unknown thread policy '%s': want rr, sita, or a "
+			   ".c or .bpf.o file against syrup-sched.h",
 			   o->policy);
 }
 

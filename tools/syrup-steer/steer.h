@@ -115,6 +115,8 @@ struct policy {
 	int builtin;		  /* SYRUP_RR..., SYRUP_USER */
 };
 
+/* clang SRC against syrup.h's directory into cc (cc->obj); prints, 1. */
+int policy_compile(struct fp_bpfcc *cc, const char *src);
 /* Opens, compiles if need be, and loads `spec` for `layer`; prints, 1. */
 int policy_load(struct policy *p, const char *spec, enum syrup_layer layer);
 void policy_unload(struct policy *p);

@@ -314,7 +314,9 @@ struct thread_attach {
 	struct cgroup_sel cg;
 	struct executors ex;
 	struct syrup_thread_conf conf;
-	struct syrup_thread_bpf *skel;
+	struct syrup_thread_bpf *skel; /* the built-ins */
+	struct bpf_object *obj;	       /* theirs, or a user's policy */
+	struct fp_bpfcc cc;	       /* where a .c was compiled */
 	int link_fd;
 	bool pinned;
 };
@@ -345,7 +347,7 @@ static int thread_prepare(struct thread_attach *a)
 	if (executors_find_cpus(&a->ex, a->r->cpus))
 		return 1;
 	builtin = thread_builtin_id(a->r->policy);
-	a->conf.builtin = (__u32)builtin;
+	a->conf.builtin = builtin < 0 ? SYRUP_THREAD_USER : (__u32)builtin;
 	a->conf.nr_executors = (__u32)a->ex.n;
 	a->conf.reserved = 1;
 	a->conf.cgroup_id = a->cg.id;
@@ -379,31 +381,99 @@ static bool kernel_has_func(const char *name)
 	return found;
 }
 
+/* The map or program a scheduler built on syrup-sched.h must have. */
+static struct bpf_map *obj_map(const struct thread_attach *a, const char *name)
+{
+	return bpf_object__find_map_by_name(a->obj, name);
+}
+
+/* The built-ins' skeleton, or the user's .c (compiled) or .o: opened. */
+static int thread_open(struct thread_attach *a)
+{
+	const char *spec = a->r->policy, *path = spec;
+	size_t len = strlen(spec);
+
+	if (thread_builtin_id(spec) >= 0) {
+		a->skel = syrup_thread_bpf__open();
+		if (!a->skel)
+			return fp_error("cannot open the thread scheduler: %s",
+					fp_strerror(-errno));
+		a->obj = a->skel->obj;
+		return 0;
+	}
+	if (len >= 2 && !strcmp(spec + len - 2, ".c")) {
+		if (policy_compile(&a->cc, spec))
+			return 1;
+		path = a->cc.obj;
+	} else if (access(spec, R_OK)) {
+		return fp_error("cannot read thread policy %s: %s", spec,
+				fp_strerror(-errno));
+	}
+	a->obj = bpf_object__open_file(path, NULL);
+	if (!a->obj)
+		return fp_error("cannot open thread policy %s: %s (is it a "
+				"BPF object built against syrup-sched.h?)",
+				spec, fp_strerror(-errno));
+	return 0;
+}
+
 static int thread_load(struct thread_attach *a)
 {
+	static const char *const maps[] = {"conf",   "hints",
+					   "placed", "stats",
+					   "state",  "syrup_thread_ops"};
+	struct bpf_program *init, *enq;
 	__u32 zero = 0;
+	char *log;
 	int err;
 
-	a->skel = syrup_thread_bpf__open();
-	if (!a->skel)
-		return fp_error("cannot open the thread scheduler: %s",
-				fp_strerror(-errno));
+	if (thread_open(a))
+		return 1;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (!obj_map(a, maps[i]))
+			return fp_error("thread policy %s has no map %s "
+					"(include <fastpath/syrup-sched.h> "
+					"and define schedule_thread())",
+					a->r->policy, maps[i]);
+	init = bpf_object__find_program_by_name(a->obj, "syrup_init");
+	enq = bpf_object__find_program_by_name(a->obj, "syrup_enqueue");
+	if (!init || !enq)
+		return fp_error("thread policy %s has no syrup_init or "
+				"syrup_enqueue (include "
+				"<fastpath/syrup-sched.h>)",
+				a->r->policy);
 	/* a struct_ops link can be pinned: the scheduler outlives us */
-	bpf_map__set_map_flags(a->skel->maps.syrup_thread_ops, BPF_F_LINK);
+	bpf_map__set_map_flags(obj_map(a, "syrup_thread_ops"), BPF_F_LINK);
 	/* creating a DSQ allocates; libbpf 1.1 has no "struct_ops.s" */
-	bpf_program__set_flags(a->skel->progs.syrup_init, BPF_F_SLEEPABLE);
-	err = syrup_thread_bpf__load(a->skel);
-	if (err && !kernel_has_func("scx_bpf_dsq_insert"))
+	bpf_program__set_flags(init, BPF_F_SLEEPABLE);
+	log = malloc(1 << 20);
+	if (!log)
+		return fp_error("out of memory");
+	log[0] = '\0';
+	bpf_program__set_log_buf(enq, log, 1 << 20);
+	err = bpf_object__load(a->obj);
+	if (err && !kernel_has_func("scx_bpf_dsq_insert")) {
+		free(log);
 		return fp_error("the thread layer needs Linux 6.13 or newer: "
 				"this kernel's sched_ext has no "
 				"scx_bpf_dsq_insert (6.12 called it "
 				"scx_bpf_dispatch)");
+	}
+	if (err && log[0] && !a->skel) {
+		char what[300];
+
+		snprintf(what, sizeof(what), "thread policy %s", a->r->policy);
+		fp_bpfcc_explain(log, what, 12);
+	} else if (err) {
+		fp_error("cannot load the thread scheduler%s%s: %s (-v shows "
+			 "libbpf's and the verifier's messages)",
+			 a->skel ? "" : " ", a->skel ? "" : a->r->policy,
+			 fp_strerror(err));
+	}
+	free(log);
 	if (err)
-		return fp_error(
-			"cannot load the thread scheduler: %s (-v shows "
-			"libbpf's and the verifier's messages)",
-			fp_strerror(err));
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.conf), &zero,
+		return 1;
+	if (bpf_map_update_elem(bpf_map__fd(obj_map(a, "conf")), &zero,
 				&a->conf, BPF_ANY))
 		return fp_error("cannot write the thread layer's "
 				"configuration: %s",
@@ -417,11 +487,11 @@ static int thread_pin_maps(struct thread_attach *a)
 		struct bpf_map *map;
 		const char *name;
 	} pins[] = {
-		{a->skel->maps.conf, "conf"},
-		{a->skel->maps.hints, "hints"},
-		{a->skel->maps.placed, "placed"},
-		{a->skel->maps.stats, "stats"},
-		{a->skel->maps.state, "state"},
+		{obj_map(a, "conf"), "conf"},
+		{obj_map(a, "hints"), "hints"},
+		{obj_map(a, "placed"), "placed"},
+		{obj_map(a, "stats"), "stats"},
+		{obj_map(a, "state"), "state"},
 	};
 	int err = fp_pin_dir_create(SYRUP_THREAD_PIN_DIR);
 
@@ -443,7 +513,7 @@ static int thread_pin_maps(struct thread_attach *a)
 /* The struct_ops link: from here on the scheduler runs. Pinned. */
 static int thread_enable(struct thread_attach *a)
 {
-	struct bpf_map *ops = a->skel->maps.syrup_thread_ops;
+	struct bpf_map *ops = obj_map(a, "syrup_thread_ops");
 	struct bpf_link *l;
 	struct scx_sysfs s;
 	int err;
@@ -477,12 +547,15 @@ static int thread_enable(struct thread_attach *a)
 static int thread_write_info(struct thread_attach *a, int switched)
 {
 	struct syrup_thread_info in = {0};
+	const char *base;
 	struct scx_sysfs s;
 	__u32 zero = 0;
 	int fd, err = 0;
 
 	scx_read(&s);
-	snprintf(in.policy, sizeof(in.policy), "%s", a->r->policy);
+	base = strrchr(a->r->policy, '/');
+	snprintf(in.policy, sizeof(in.policy), "%s",
+		 base ? base + 1 : a->r->policy);
 	snprintf(in.cgroup, sizeof(in.cgroup), "%s", a->cg.dir);
 	in.cgroup_id = a->cg.id;
 	in.attached_at = (__u64)time(NULL);
@@ -521,7 +594,11 @@ int thread_attach(const struct thread_req *r)
 		fp_pin_dir_remove(SYRUP_THREAD_PIN_DIR, FP_BPFFS);
 	if (a.link_fd >= 0)
 		close(a.link_fd);
-	syrup_thread_bpf__destroy(a.skel);
+	if (a.skel)
+		syrup_thread_bpf__destroy(a.skel);
+	else if (a.obj)
+		bpf_object__close(a.obj);
+	fp_bpfcc_cleanup(&a.cc);
 	if (err)
 		return 1;
 	thread_status(fp_opts.json, true);
@@ -597,7 +674,7 @@ static void thread_json(const struct thread_view *v)
 	fp_json_kv_ts(&j, fp_wall_time());
 	fp_json_kv_string(&j, "layer", "thread");
 	fp_json_kv_string(&j, "policy", v->info.policy);
-	fp_json_kv_bool(&j, "builtin", true);
+	fp_json_kv_bool(&j, "builtin", v->conf.builtin != SYRUP_THREAD_USER);
 	fp_json_kv_string(&j, "cgroup", v->info.cgroup);
 	fp_json_kv_u64(&j, "cgroup_id", v->info.cgroup_id);
 	fp_json_kv_string(&j, "pins", SYRUP_THREAD_PIN_DIR);
