@@ -150,7 +150,24 @@ start_work() {
 	[[ "$output" == *"sched_ext: unloaded by the kernel (runnable task stall)"* ]]
 	run syrup-steer status -j
 	[ "$(jq -r 'select(.layer == "thread") | .running' <<<"$output")" = false ]
-	run syrup-steer detach --layer thread
+	# fastpath-status sees it stale, and --detach-all removes it
+	run fastpath-status -j
+	echo "$output"
+	[ "$(jq -r 'select(.layer == "thread") | [.kind, .state, .policy] | join(" ")' <<<"$output")" = "syrup stale stall" ]
+	run fastpath-status --detach-all
+	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"syrup-steer detach --layer thread"* ]]
 	[ ! -e /sys/fs/bpf/syrup/thread ]
+}
+
+@test "syrup-thread: fastpath-status lists the running thread layer" {
+	need_scx
+	mkdir -p "$CG"
+	syrup-steer attach --layer thread --cgroup "$CG" --policy rr --cpus 0 >/dev/null
+	run fastpath-status
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -Eq '^syrup +thread .*attached' <<<"$output"
+	[[ "$output" == *"policy rr on cgroup $CG"* ]]
 }
