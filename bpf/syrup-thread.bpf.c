@@ -1,191 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * syrup-thread: an application's thread placement policy as a sched_ext
- * scheduler. SCX_OPS_SWITCH_PARTIAL confines it to the tasks user space
- * switches to SCHED_EXT (one cgroup's threads); every other task stays on
- * the fair class. The build machine's vmlinux.h (6.18, no sched_ext) lacks
- * the types, so the few used here are declared with preserve_access_index
- * and CO-RE matches them to the running kernel's BTF at load time.
+ * syrup-thread: syrup-steer's thread layer with its built-in policies, a
+ * sched_ext scheduler. The scheduler itself (SCX_OPS_SWITCH_PARTIAL, the
+ * cgroup check, sticky placements, counters) is include/syrup-sched.h,
+ * the same header users' thread policies include; this file is only the
+ * built-ins' schedule_thread(). The header declares the kernel types it
+ * uses under names of its own (6.18's BTF, this vmlinux.h, has no
+ * sched_ext) and CO-RE matches them to the running kernel's at load time;
+ * vmlinux.h is here only for the basic types, as users get them from
+ * <linux/types.h>.
  */
 #include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
+#include "syrup-sched.h"
 
-#include "syrup-thread.h"
-#include "metadata.h"
-
-FASTPATH_METADATA("syrup-steer");
-
-/* Only the members used; libbpf matches struct_ops members by name. */
-struct sched_ext_ops {
-	s32 (*select_cpu)(struct task_struct *, s32, u64);
-	void (*enqueue)(struct task_struct *, u64);
-	void (*running)(struct task_struct *);
-	s32 (*init)(void);
-	u64 flags;
-	u32 timeout_ms;
-	char name[128];
-} __attribute__((preserve_access_index));
-
-#define SCX_DSQ_GLOBAL	       0x8000000000000001ULL
-#define SCX_DSQ_LOCAL_ON       0xc000000000000000ULL
-#define SCX_SLICE_DFL	       (20ULL * 1000 * 1000)
-#define SCX_KICK_IDLE	       1
-#define SCX_OPS_SWITCH_PARTIAL 8
-/* A queue nobody consumes: the stall built-in parks its threads there. */
-#define SYRUP_PARK_DSQ 1
-
-void scx_bpf_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
-			u64 enq_flags) __ksym;
-void scx_bpf_kick_cpu(s32 cpu, u64 flags) __ksym;
-s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym;
-bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, struct syrup_thread_conf);
-} conf SEC(".maps");
-
-/* tid -> enum syrup_thread_hint, written by the application. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, u32);
-	__type(value, u32);
-} hints SEC(".maps");
-
-/* tid -> executor it was given, so placements are sticky. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, u32);
-	__type(value, u32);
-} placed SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 4);
-	__type(key, u32);
-	__type(value, u64);
-} state SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SYRUP_THREAD_MAX_EXEC + 1);
-	__type(key, u32);
-	__type(value, struct syrup_thread_stat);
-} stats SEC(".maps");
-
-static __always_inline u64 next(u32 slot)
+/* rr (and stall, which never gets here), or sita. */
+__u32 schedule_thread(const struct syrup_thread *t)
 {
-	u64 *v = bpf_map_lookup_elem(&state, &slot);
+	struct syrup_thread_conf *c = syrup_thread_get_conf();
+	__u32 n, r;
 
-	return v ? __sync_fetch_and_add(v, 1) : 0;
-}
-
-/* The executor for a thread that has none yet: rr or sita. */
-static __always_inline u32 pick(const struct syrup_thread_conf *c, u32 tid)
-{
-	u32 *h = bpf_map_lookup_elem(&hints, &tid);
-	u32 n = c->nr_executors, r = c->reserved;
-
-	if (!n)
-		return SYRUP_THREAD_DEFAULT;
+	if (!c || !c->nr_executors)
+		return SYRUP_DEFAULT;
+	n = c->nr_executors;
+	r = c->reserved;
 	if (c->builtin != SYRUP_THREAD_SITA || !r || r >= n)
-		return next(0) % n;
-	if (h && *h == SYRUP_HINT_SHORT)
-		return next(1) % r;
-	return r + next(2) % (n - r);
+		return syrup_counter_next(0) % n;
+	if (t->hint == SYRUP_HINT_SHORT)
+		return syrup_counter_next(1) % r;
+	return r + syrup_counter_next(2) % (n - r);
 }
-
-SEC("struct_ops/syrup_select_cpu")
-s32 BPF_PROG(syrup_select_cpu, struct task_struct *p, s32 prev_cpu, u64 flags)
-{
-	/* No direct dispatch here: every placement goes through enqueue. */
-	return prev_cpu;
-}
-
-SEC("struct_ops/syrup_enqueue")
-void BPF_PROG(syrup_enqueue, struct task_struct *p, u64 enq_flags)
-{
-	u32 zero = 0, tid = p->pid, exec, cpu, slot;
-	struct syrup_thread_conf *c = bpf_map_lookup_elem(&conf, &zero);
-	struct syrup_thread_stat *st;
-	u32 *e;
-
-	if (c && c->builtin == SYRUP_THREAD_STALL) {
-		scx_bpf_dsq_insert(p, SYRUP_PARK_DSQ, SCX_SLICE_DFL, enq_flags);
-		return;
-	}
-	exec = SYRUP_THREAD_DEFAULT;
-	if (c) {
-		e = bpf_map_lookup_elem(&placed, &tid);
-		if (e) {
-			exec = *e;
-		} else {
-			exec = pick(c, tid);
-			bpf_map_update_elem(&placed, &tid, &exec, BPF_ANY);
-		}
-	}
-	if (!c || exec >= c->nr_executors || exec >= SYRUP_THREAD_MAX_EXEC)
-		goto fallback;
-	cpu = c->cpus[exec];
-	/* A CPU outside the task's affinity would be an error: fall back. */
-	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
-		goto fallback;
-	slot = exec;
-	st = bpf_map_lookup_elem(&stats, &slot);
-	if (st)
-		st->enqueued++;
-	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, SCX_SLICE_DFL, enq_flags);
-	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
-	return;
-fallback:
-	slot = SYRUP_THREAD_MAX_EXEC;
-	st = bpf_map_lookup_elem(&stats, &slot);
-	if (st)
-		st->fallback++;
-	scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags);
-}
-
-SEC("struct_ops/syrup_running")
-void BPF_PROG(syrup_running, struct task_struct *p)
-{
-	u32 tid = p->pid, slot;
-	u32 *e = bpf_map_lookup_elem(&placed, &tid);
-	struct syrup_thread_stat *st;
-
-	if (!e)
-		return;
-	slot = *e < SYRUP_THREAD_MAX_EXEC ? *e : SYRUP_THREAD_MAX_EXEC;
-	st = bpf_map_lookup_elem(&stats, &slot);
-	if (st)
-		st->ran++;
-}
-
-/* Sleepable (the loader sets BPF_F_SLEEPABLE: libbpf 1.1 has no
- * "struct_ops.s"): creating a DSQ allocates. */
-SEC("struct_ops/syrup_init")
-s32 BPF_PROG(syrup_init)
-{
-	return scx_bpf_create_dsq(SYRUP_PARK_DSQ, -1);
-}
-
-/*
- * The watchdog unloads the scheduler when a runnable task waits longer
- * than timeout_ms: 5 s, short enough for a test, long enough for TCG.
- */
-SEC(".struct_ops")
-struct sched_ext_ops syrup_thread_ops = {
-	.select_cpu = (void *)syrup_select_cpu,
-	.enqueue = (void *)syrup_enqueue,
-	.running = (void *)syrup_running,
-	.init = (void *)syrup_init,
-	.flags = SCX_OPS_SWITCH_PARTIAL,
-	.timeout_ms = 5000,
-	.name = "syrup_thread",
-};
-
-char LICENSE[] SEC("license") = "GPL";

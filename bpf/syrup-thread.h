@@ -1,41 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * syrup-thread: types shared by syrup-thread.bpf.c (a sched_ext scheduler,
- * Linux 6.13+) and user space. Prototype of syrup-steer's thread layer.
+ * syrup-steer's thread layer: the types user space shares with the
+ * scheduler live in the installed include/syrup-sched.h (the header thread
+ * policies are written against). Pins under SYRUP_THREAD_PIN_DIR:
+ *   link   the struct_ops link: while it is pinned, the scheduler runs
+ *   conf   struct syrup_thread_conf (one entry)
+ *   info   struct syrup_thread_info (one entry): what attach was given
+ *   hints  tid (u32) -> enum syrup_thread_hint (u32): the application's
+ *          own map; `syrup-steer set --layer thread hint.TID=short` too
+ *   placed tid -> executor | hint << 24 (sticky placements)
+ *   stats  per-CPU struct syrup_thread_stat per executor, last slot
+ *          (SYRUP_THREAD_MAX_EXEC) for the threads placed by nobody
+ *   state  the policies' round-robin counters
  */
 #ifndef FASTPATH_SYRUP_THREAD_H
 #define FASTPATH_SYRUP_THREAD_H
 
-#define SYRUP_THREAD_MAX_EXEC 64
-#define SYRUP_THREAD_DEFAULT  0xffffffffU
-
-/* Hints an application writes per thread id into the "hints" map. */
-enum syrup_thread_hint {
-	SYRUP_HINT_NONE = 0,
-	SYRUP_HINT_SHORT = 1, /* serves short requests */
-	SYRUP_HINT_LONG = 2,
-};
-
-/* Built-ins (conf.builtin). */
-enum syrup_thread_builtin {
-	SYRUP_THREAD_RR = 1,	/* sticky round robin over the CPUs */
-	SYRUP_THREAD_SITA = 2,	/* short threads on the first `reserved` */
-	SYRUP_THREAD_STALL = 3, /* test only: never runs its threads */
-};
-
-struct syrup_thread_conf {
-	__u32 nr_executors;
-	__u32 builtin;
-	__u32 reserved; /* sita: executors kept for short-request threads */
-	__u32 pad;
-	__u32 cpus[SYRUP_THREAD_MAX_EXEC]; /* executor -> CPU */
-};
-
-/* Per-executor counters (per-CPU array, last slot: default/refused). */
-struct syrup_thread_stat {
-	__u64 enqueued; /* put on the executor's CPU */
-	__u64 ran;	/* started running on that CPU */
-	__u64 fallback; /* SYRUP_THREAD_DEFAULT or a CPU not allowed */
-};
+#include "syrup-sched.h"
 
 #endif

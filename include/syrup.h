@@ -50,6 +50,14 @@
  *
  * The kernel verifier checks every policy: every read of the packet must be
  * preceded by a bounds check against pkt_end, loops must be bounded.
+ *
+ * The third layer, threads (syrup-steer attach --layer thread, Linux 6.13+
+ * with sched_ext), places one cgroup's threads on CPUs with a sched_ext
+ * scheduler. Its policies are written against syrup-sched.h, installed
+ * beside this header: a schedule_thread() that returns the executor (a CPU
+ * of --cpus) of a thread. Its per-thread hints are a pinned map the
+ * application writes: /sys/fs/bpf/syrup/thread/hints, thread id (__u32) ->
+ * 1 "serves short requests" or 2 "long" (__u32). See syrup-steer(8).
  */
 #ifndef FASTPATH_SYRUP_H
 #define FASTPATH_SYRUP_H
@@ -74,6 +82,7 @@
 enum syrup_layer {
 	SYRUP_LAYER_SOCKET = 0,
 	SYRUP_LAYER_XDP = 1,
+	SYRUP_LAYER_THREAD = 2, /* sched_ext: threads to CPUs (built-ins) */
 };
 
 /* Key of the "params" map: a NUL-padded name of up to 15 bytes. */

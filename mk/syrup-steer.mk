@@ -13,8 +13,9 @@ $(BUILD)/syrup-client: tests/syrup-client.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread -lm
 
-# The XDP dispatcher (one per interface) is a second skeleton.
-SKELS_syrup-steer := $(BUILD)/syrup-dispatch.skel.h
+# The XDP dispatcher (one per interface) is a second skeleton, the thread
+# layer's sched_ext scheduler a third.
+SKELS_syrup-steer := $(BUILD)/syrup-dispatch.skel.h $(BUILD)/syrup-thread.skel.h
 
 # XDP layer and dispatcher through BPF_PROG_TEST_RUN (run by the BATS file).
 EXTRA_BINS += $(BUILD)/syrup-xdp-test

@@ -40,7 +40,8 @@ needs_deb() {
 	for f in usr/sbin/bmc-attach usr/sbin/bmc-stat usr/sbin/syrup-steer \
 		usr/sbin/xrp-lookup usr/sbin/kstack-latency usr/sbin/fastpath-status \
 		usr/share/man/man8/bmc-attach.8.gz usr/include/fastpath/syrup.h \
-		usr/include/fastpath/xrp.h usr/lib/systemd/system/bmc-attach@.service \
+		usr/include/fastpath/xrp.h usr/include/fastpath/syrup-sched.h \
+		usr/lib/systemd/system/bmc-attach@.service \
 		usr/share/bash-completion/completions/syrup-steer \
 		usr/share/zsh/vendor-completions/_syrup-steer \
 		usr/share/doc/fastpath/copyright etc/default/fastpath-bmc; do
@@ -49,6 +50,7 @@ needs_deb() {
 	# test helpers are not tools
 	refute_output --partial "bmc-xdp-test"
 	refute_output --partial "syrup-thread-run"
+	refute_output --partial "syrup-thread-bench"
 	run dpkg-deb -I "$DEB" conffiles
 	assert_output "/etc/default/fastpath-bmc"
 }

@@ -251,7 +251,8 @@ $cmd: exit $rc"
 	local -a unitless=(port ifindex count prog_id netns_ino layers key keys index
 		cpu cache_entries cache_layers unattributed threads sum steered requests
 		pid nodes lo hi ios insns_processed inode inflight id fd fallback errors
-		dropped closed learned_keys cache_used_entries)
+		dropped closed learned_keys cache_used_entries cgroup_id enqueued ran
+		outside switched restored reserved)
 	local key bad="" list=" ${unitless[*]} "
 	while read -r key; do
 		[[ "$key" =~ _(ns|us|s|bytes)$|_per_(lookup|sec)$|_(rate|share)$ ]] && continue

@@ -139,6 +139,39 @@ teardown() {
 	assert_line --regexp '^\{"ts":[0-9.]+,"error":'
 }
 
+@test "thread layer: usage errors exit 64" {
+	run syrup-steer attach --layer thread --policy rr
+	assert_failure 64
+	assert_output --partial "needs --cgroup PATH or --pid PID"
+	run syrup-steer attach --layer thread --cgroup app --policy hash
+	assert_failure 64
+	assert_output --partial "unknown thread policy 'hash': want rr, sita, or a .c or .bpf.o file"
+	run syrup-steer attach --layer thread --cgroup app --policy rr --port 9
+	assert_failure 64
+	assert_output --partial "--layer thread takes no --port"
+	run syrup-steer attach --port 9 --policy rr --cgroup app
+	assert_failure 64
+	assert_output --partial "--cgroup goes with --layer thread"
+	run syrup-steer detach --layer xdp
+	assert_failure 64
+	run syrup-steer set --layer thread
+	assert_failure 64
+	assert_output --partial "nothing to set"
+}
+
+@test "thread layer: without sched_ext, attach refuses in one line naming the kernel that has it" {
+	[ ! -d /sys/kernel/sched_ext ] || skip "this kernel has sched_ext (tests/vm/syrup-thread.bats)"
+	run syrup-steer attach --layer thread --cgroup app --policy rr
+	assert_failure 1
+	assert_output "syrup-steer: the thread layer needs sched_ext: Linux 6.13 or newer built with CONFIG_SCHED_CLASS_EXT (this kernel, $(uname -r), has none)"
+	run syrup-steer attach --layer thread --cgroup app --policy rr -j
+	assert_failure 1
+	assert_line --regexp '^\{"ts":[0-9.]+,"error":"the thread layer needs sched_ext'
+	run syrup-steer detach --layer thread
+	assert_failure 1
+	assert_output "syrup-steer: the thread layer is not attached (see 'syrup-steer status')"
+}
+
 @test "status without privileges says so instead of showing nothing" {
 	local made=0
 	[ -d /sys/fs/bpf/syrup ] || { mkdir -m 0700 /sys/fs/bpf/syrup && made=1; }
@@ -337,6 +370,23 @@ teardown() {
 	run order --port "$P1" -c 4 --payload SCAN
 	assert_output "3 3 3 3"
 	steer detach --port "$P1" --proto udp
+}
+
+@test "thread layer: a thread policy against syrup-sched.h builds with the documented command, with no vmlinux.h" {
+	mkdir -p "$T/inc"
+	ln -sfn "$FP_ROOT/include" "$T/inc/fastpath"
+	run clang -g -O2 -target bpf -mcpu=v3 -I"$T/inc" \
+		-I/usr/include/$(gcc -print-multiarch) \
+		-c "$FP_ROOT/examples/syrup/threads.c" -o "$T/threads.bpf.o"
+	assert_success
+	# a sched_ext scheduler: the struct_ops map and the maps syrup-steer pins
+	run bpftool btf dump file "$T/threads.bpf.o"
+	assert_output --partial "STRUCT 'sched_ext_ops'"
+	assert_output --partial "'syrup_thread_ops'"
+	if [ -d /sys/kernel/sched_ext ]; then skip "loading it: tests/vm/syrup-thread.bats"; fi
+	run steer attach --layer thread --cgroup app --policy "$T/threads.bpf.o"
+	assert_failure 1
+	assert_output --partial "needs sched_ext"
 }
 
 @test "a policy reading past pkt_end is refused with the verifier's reason" {

@@ -1,68 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * syrup-thread-run: prototype loader of the thread layer (bpf/syrup-thread)
- * until syrup-steer attach --layer thread exists.
+ * syrup-thread-run: the workload of the thread layer's tests (the layer
+ * itself is `syrup-steer attach --layer thread`).
  *
- *   syrup-thread-run POLICY CPULIST CGROUP SECS   # rr|sita|stall, "0,1"
- *
- * Loads the scheduler, switches CGROUP's threads to SCHED_EXT, holds SECS
- * seconds, prints the sched_ext state and per-executor counters, detaches.
  *   syrup-thread-run work NTHREADS MS  # spin NTHREADS threads, print CPUs
+ *   syrup-thread-run hint NTHREADS MS  # the same; thread 0 first marks
+ *                                      # itself "short" in the pinned hints
+ *                                      # map, as an application would
+ *
+ * Both wait (up to 20 s) until attach has switched this process to
+ * SCHED_EXT, so that every thread starts under the policy. Each thread
+ * prints "thread short|long cpu N": the CPU it spent most of its time on.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "syrup-thread.h"
-#include "syrup-thread.skel.h"
 
 #define SCHED_EXT 7
 
-static void state(char *buf, size_t len)
-{
-	FILE *f = fopen("/sys/kernel/sched_ext/state", "r");
-
-	snprintf(buf, len, "missing");
-	if (f) {
-		if (fgets(buf, (int)len, f))
-			buf[strcspn(buf, "\n")] = 0;
-		fclose(f);
-	}
-}
-
-/* Every thread of the cgroup onto SCHED_EXT: only they meet the policy. */
-static int switch_cgroup(const char *cg)
-{
-	char path[512];
-	struct sched_param sp = {0};
-	FILE *f;
-	int tid, n = 0;
-
-	snprintf(path, sizeof(path), "%s/cgroup.threads", cg);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%d", &tid) == 1)
-		if (sched_getscheduler(tid) != SCHED_EXT) {
-			if (!sched_setscheduler(tid, SCHED_EXT, &sp))
-				n++;
-			else
-				fprintf(stderr, "tid %d: %s\n", tid,
-					strerror(errno));
-		}
-	fclose(f);
-	return n;
-}
-
 static int ms;
+static int hints_fd = -1;
 
 /* A thread's CPU is where it spent most of its time (not most samples: a
  * thread that shares a CPU with others takes fewer samples per second). */
@@ -70,9 +36,15 @@ static void *spin(void *arg)
 {
 	long long ns[64] = {0}, elapsed;
 	struct timespec t0, prev, t;
+	bool is_short = arg != NULL;
 	int best = 0;
 
-	(void)arg;
+	if (is_short && hints_fd >= 0) {
+		__u32 tid = (__u32)syscall(SYS_gettid), h = SYRUP_HINT_SHORT;
+
+		bpf_map_update_elem(hints_fd, &tid, &h, BPF_ANY);
+		usleep(1000); /* enqueued again: placed by the new hint */
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	prev = t0;
 	do {
@@ -89,22 +61,29 @@ static void *spin(void *arg)
 	for (int i = 1; i < 64; i++)
 		if (ns[i] > ns[best])
 			best = i;
-	printf("thread cpu %d\n", best);
+	printf("thread %s cpu %d\n", is_short ? "short" : "long", best);
 	return NULL;
 }
 
-/* Threads inherit their creator's policy: wait (up to 10 s) until the
- * loader has switched this process, so that every thread starts under the
- * policy instead of racing the loader's scan of the cgroup. */
-static int work(int n, int msecs)
+static int work(int n, int msecs, bool hint)
 {
 	pthread_t th[64];
 
-	for (int i = 0; i < 1000 && sched_getscheduler(0) != SCHED_EXT; i++)
+	for (int i = 0; i < 2000 && sched_getscheduler(0) != SCHED_EXT; i++)
 		usleep(10000);
+	if (sched_getscheduler(0) != SCHED_EXT)
+		fprintf(stderr, "syrup-thread-run: never switched to "
+				"SCHED_EXT\n");
+	if (hint) {
+		hints_fd = bpf_obj_get(SYRUP_THREAD_PIN_DIR "/hints");
+		if (hints_fd < 0)
+			perror("syrup-thread-run: " SYRUP_THREAD_PIN_DIR
+			       "/hints");
+	}
 	ms = msecs;
 	for (int i = 0; i < n && i < 64; i++)
-		pthread_create(&th[i], NULL, spin, NULL);
+		pthread_create(&th[i], NULL, spin,
+			       hint && i == 0 ? (void *)1 : NULL);
 	for (int i = 0; i < n && i < 64; i++)
 		pthread_join(th[i], NULL);
 	return 0;
@@ -112,88 +91,11 @@ static int work(int n, int msecs)
 
 int main(int argc, char **argv)
 {
-	struct syrup_thread_conf c = {0};
-	struct syrup_thread_bpf *skel = NULL;
-	struct bpf_link *link = NULL;
-	char st[64], *list, *tok;
-	int ncpu = libbpf_num_possible_cpus(), err = 1;
-	__u32 zero = 0;
-
 	setlinebuf(stdout);
 	if (argc == 4 && !strcmp(argv[1], "work"))
-		return work(atoi(argv[2]), atoi(argv[3]));
-	if (argc != 5) {
-		fprintf(stderr, "usage: syrup-thread-run rr|sita|stall CPUS "
-				"CGROUP SECS\n");
-		return 64;
-	}
-	if (access("/sys/kernel/sched_ext", F_OK)) {
-		fprintf(stderr, "syrup-thread-run: the thread layer needs "
-				"Linux 6.13 or newer with sched_ext "
-				"(CONFIG_SCHED_CLASS_EXT)\n");
-		return 1;
-	}
-	c.builtin = !strcmp(argv[1], "sita")	? SYRUP_THREAD_SITA
-		    : !strcmp(argv[1], "stall") ? SYRUP_THREAD_STALL
-						: SYRUP_THREAD_RR;
-	c.reserved = 1;
-	list = strdup(argv[2]);
-	for (tok = strtok(list, ","); tok && c.nr_executors < 64;
-	     tok = strtok(NULL, ","))
-		c.cpus[c.nr_executors++] = (__u32)atoi(tok);
-	free(list);
-	skel = syrup_thread_bpf__open();
-	if (!skel)
-		goto out;
-	bpf_program__set_flags(skel->progs.syrup_init, BPF_F_SLEEPABLE);
-	if (syrup_thread_bpf__load(skel)) {
-		fprintf(stderr,
-			"syrup-thread-run: cannot load the scheduler "
-			"(Linux 6.13 or newer with sched_ext needed)\n");
-		goto out;
-	}
-	bpf_map_update_elem(bpf_map__fd(skel->maps.conf), &zero, &c, BPF_ANY);
-	link = bpf_map__attach_struct_ops(skel->maps.syrup_thread_ops);
-	if (!link) {
-		fprintf(stderr, "syrup-thread-run: cannot attach: %s\n",
-			strerror(errno));
-		goto out;
-	}
-	state(st, sizeof(st));
-	printf("state %s\n", st);
-	/* Threads that join the cgroup later are switched as they appear. */
-	for (int i = 0, sw = 0; i < atoi(argv[4]) * 10; i++) {
-		sw += switch_cgroup(argv[3]);
-		if (i == atoi(argv[4]) * 10 - 1)
-			printf("switched %d\n", sw);
-		usleep(100000);
-	}
-	state(st, sizeof(st));
-	printf("state %s\n", st);
-	for (__u32 i = 0; i <= c.nr_executors; i++) {
-		__u32 k = i < c.nr_executors ? i : SYRUP_THREAD_MAX_EXEC;
-		struct syrup_thread_stat v[ncpu], sum = {0};
-
-		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &k, v))
-			continue;
-		for (int j = 0; j < ncpu; j++) {
-			sum.enqueued += v[j].enqueued;
-			sum.ran += v[j].ran;
-			sum.fallback += v[j].fallback;
-		}
-		if (k == SYRUP_THREAD_MAX_EXEC)
-			printf("default fallback %llu\n",
-			       (unsigned long long)sum.fallback);
-		else
-			printf("exec %u cpu %u enqueued %llu ran %llu\n", i,
-			       c.cpus[i], (unsigned long long)sum.enqueued,
-			       (unsigned long long)sum.ran);
-	}
-	err = 0;
-out:
-	bpf_link__destroy(link);
-	syrup_thread_bpf__destroy(skel);
-	state(st, sizeof(st));
-	printf("after detach %s\n", st);
-	return err;
+		return work(atoi(argv[2]), atoi(argv[3]), false);
+	if (argc == 4 && !strcmp(argv[1], "hint"))
+		return work(atoi(argv[2]), atoi(argv[3]), true);
+	fprintf(stderr, "usage: syrup-thread-run work|hint NTHREADS MS\n");
+	return 64;
 }

@@ -149,7 +149,13 @@ static void by_tool(const struct detach_opts *o, const struct netns_table *t,
 	int argc = 0, rc;
 
 	plan_netns(t, e, &ns_name, &enter);
-	if (e->kind == KIND_BMC) {
+	if (e->layer && !strcmp(e->layer, "thread")) {
+		/* its threads back on SCHED_OTHER, not only the pins gone */
+		argv[argc++] = "syrup-steer";
+		argv[argc++] = "detach";
+		argv[argc++] = "--layer";
+		argv[argc++] = "thread";
+	} else if (e->kind == KIND_BMC) {
 		argv[argc++] = "bmc-attach";
 		argv[argc++] = "--detach";
 		argv[argc++] = (char *)e->name;
@@ -272,6 +278,10 @@ static void remove_entry(const struct detach_opts *o,
 			return;
 		}
 		by_pins(e, r);
+		return;
+	}
+	if (e->readable && e->layer && !strcmp(e->layer, "thread")) {
+		by_tool(o, t, e, r);
 		return;
 	}
 	/* nothing a tool would recognise as its own */

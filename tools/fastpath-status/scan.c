@@ -24,6 +24,7 @@
 #include "bmc.h"
 #include "syrup.h"
 #include "syrup-steer.h"
+#include "syrup-sched.h"
 #include "status.h"
 
 #define PROTO_UDP 17
@@ -471,6 +472,64 @@ static void scan_syrup(const struct netns_table *t, struct entry *e)
 	}
 }
 
+/* ---- syrup-steer's thread layer: /sys/fs/bpf/syrup/thread/ ---- */
+
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/*
+ * Attached while sched_ext runs the scheduler attach enabled (its name,
+ * and the enable_seq recorded then); stale once the kernel unloaded it.
+ */
+static void scan_thread(struct entry *e)
+{
+	struct syrup_thread_info in;
+	char state[32], ops[64], seq[32];
+	int err;
+
+	e->layer = "thread";
+	if (!e->is_dir) {
+		set_state(e, STATE_BROKEN, "not a directory");
+		return;
+	}
+	read_pins(e);
+	err = read_pinned_struct(e->dir, "info", &in, sizeof(in));
+	if (err) {
+		set_state(e, STATE_BROKEN, "cannot read its info map: %s",
+			  fp_strerror(err));
+		return;
+	}
+	e->readable = true;
+	in.policy[sizeof(in.policy) - 1] = '\0';
+	in.cgroup[sizeof(in.cgroup) - 1] = '\0';
+	snprintf(e->policy, sizeof(e->policy), "%s", in.policy);
+	e->attached_at = in.attached_at;
+	/* its programs have no link of their own: name the tool from info */
+	snprintf(e->tool, sizeof(e->tool), "syrup-steer");
+	read_line("/sys/kernel/sched_ext/state", state, sizeof(state));
+	read_line("/sys/kernel/sched_ext/root/ops", ops, sizeof(ops));
+	read_line("/sys/kernel/sched_ext/enable_seq", seq, sizeof(seq));
+	if (!strcmp(state, "enabled") && !strcmp(ops, SYRUP_THREAD_OPS_NAME) &&
+	    strtoull(seq, NULL, 10) == in.enable_seq) {
+		set_state(e, STATE_ATTACHED, "policy %s on cgroup %s",
+			  in.policy, in.cgroup);
+		return;
+	}
+	set_state(e, STATE_STALE,
+		  "policy %s on cgroup %s: sched_ext unloaded it (see "
+		  "'syrup-steer status')",
+		  in.policy, in.cgroup);
+}
+
 /* ---- syrup-steer's XDP dispatchers: /sys/fs/bpf/syrup/xdp-I-N/ ---- */
 
 static void scan_dispatcher(const struct netns_table *t, struct entry *e,
@@ -548,8 +607,12 @@ static int scan_root(const struct netns_table *t, struct entries *es,
 
 		if (name[0] == '.' || err)
 			goto next;
-		if (syrup &&
-		    sscanf(name, "xdp-%u-%llu%c", &ifindex, &ino, &rest) == 2) {
+		if (syrup && !strcmp(name, "thread")) {
+			e = new_entry(es, KIND_SYRUP, root, name);
+			if (e)
+				scan_thread(e);
+		} else if (syrup && sscanf(name, "xdp-%u-%llu%c", &ifindex,
+					   &ino, &rest) == 2) {
 			e = new_entry(es, KIND_DISPATCHER, root, name);
 			if (e)
 				scan_dispatcher(t, e, ifindex, ino);

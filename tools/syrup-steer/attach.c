@@ -27,6 +27,7 @@ struct attach_opts {
 	enum syrup_layer layer;
 	const char *iface;
 	const char *cpus;
+	const char *cgroup; /* --layer thread */
 	enum fp_xdp_mode xdp_mode;
 	bool have_mode;
 };
@@ -220,6 +221,21 @@ static void undo(struct attach *a)
 		fp_pin_dir_remove(a->dir, FP_BPFFS);
 }
 
+/* --layer thread: thread.c does the rest. */
+static int attach_thread(const struct attach_opts *o)
+{
+	struct thread_req r = {
+		.policy = o->policy,
+		.cgroup = o->cgroup,
+		.pid = o->nr_pids ? o->pids[0] : 0,
+		.cpus = o->cpus,
+		.params = o->params,
+		.nr_params = o->nr_params,
+	};
+
+	return thread_attach(&r);
+}
+
 static int do_attach(const void *opts)
 {
 	struct attach a = {
@@ -231,6 +247,8 @@ static int do_attach(const void *opts)
 
 	/* a closed stdout (| head) must not kill us before the cleanup */
 	signal(SIGPIPE, SIG_IGN);
+	if (a.o->layer == SYRUP_LAYER_THREAD)
+		return attach_thread(a.o);
 	if (prepare(&a))
 		return 1;
 	err = find_executors(&a) ||
@@ -255,7 +273,13 @@ static const char doc[] =
 	"with a schedule() written against <fastpath/syrup.h> (compiled with "
 	"clang; $CLANG and $SYRUP_CFLAGS are honoured), or a .bpf.o built from "
 	"one. The sockets bound to the port are found in their processes and "
-	"numbered by ascending pid, then fd."
+	"numbered by ascending pid, then fd.\n"
+	"\n"
+	"--layer thread (Linux 6.13+ with sched_ext) puts one cgroup's "
+	"threads under a sched_ext scheduler instead: POLICY is rr, sita, or "
+	"a .c (or .bpf.o) with a schedule_thread() written against "
+	"<fastpath/syrup-sched.h>; executors are --cpus, and no port is "
+	"involved."
 	"\v"
 	"EXAMPLES:\n"
 	"    syrup-steer attach -P 9000 --policy rr         # UDP, socket "
@@ -265,7 +289,13 @@ static const char doc[] =
 	"threshold=1000\n"
 	"    syrup-steer attach -P 9000 --policy ./policy.c -p 4242\n"
 	"    syrup-steer attach -P 9000 --policy hash --layer xdp -I eth0 "
-	"--cpus 0-3\n";
+	"--cpus 0-3\n"
+	"    syrup-steer attach --layer thread --cgroup app.slice --policy rr "
+	"--cpus 2,3\n"
+	"                                  # the cgroup's threads on CPUs 2, "
+	"3\n"
+	"    syrup-steer attach --layer thread -p 4242 --policy sita --cpus "
+	"0-3\n";
 
 static const struct argp_option options[] = {
 	{"port", 'P', "PORT", 0, "The port (required)", 0},
@@ -275,14 +305,20 @@ static const struct argp_option options[] = {
 	{"param", OPT_PARAM, "KEY=VALUE", 0,
 	 "Set a policy parameter (repeatable)", 0},
 	{"pid", 'p', "PID", 0,
-	 "Take sockets only from this process (repeatable)", 0},
+	 "Take sockets only from this process (repeatable); thread layer: "
+	 "its cgroup",
+	 0},
 	{"layer", OPT_LAYER, "LAYER", 0,
-	 "socket (default: pick a socket) or xdp (pick a CPU)", 0},
+	 "socket (default: pick a socket), xdp (pick a CPU) or thread "
+	 "(place a cgroup's threads)",
+	 0},
+	{"cgroup", OPT_CGROUP, "PATH", 0,
+	 "Thread layer: the cgroup (v2) whose threads the policy places", 0},
 	{"interface", 'I', "IFACE", 0, "Interface for --layer xdp", 0},
 	{"iface", 'I', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0},
 	{"cpus", OPT_CPUS, "LIST", 0,
-	 "XDP layer: the executor CPUs, e.g. 0-3 or 1,3 (default: all "
-	 "online)",
+	 "XDP and thread layers: the executor CPUs, e.g. 0-3 or 1,3 "
+	 "(default: all online)",
 	 0},
 	{"mode", OPT_MODE, "MODE", 0,
 	 "XDP mode: auto (default), native or generic", 0},
@@ -292,8 +328,42 @@ static const struct argp_option options[] = {
 };
 
 /* The combinations argp cannot express, checked once all is parsed. */
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), m = strlen(tail);
+
+	return n > m && !strcmp(s + n - m, tail);
+}
+
+static void check_thread(struct argp_state *state, const struct attach_opts *o)
+{
+	if (o->sel.have_port || o->sel.have_proto || o->sel.netns || o->iface ||
+	    o->have_mode)
+		argp_error(state, "--layer thread takes no --port, --proto, "
+				  "--netns, --interface or --mode");
+	if (!o->policy)
+		argp_error(state, "--policy is required");
+	if (!o->cgroup == !o->nr_pids)
+		argp_error(state, "--layer thread needs --cgroup PATH or "
+				  "--pid PID (one of them)");
+	if (o->nr_pids > 1)
+		argp_error(state, "--layer thread takes one --pid");
+	if (thread_builtin_id(o->policy) < 0 && !ends_with(o->policy, ".c") &&
+	    !ends_with(o->policy, ".o"))
+		argp_error(state,
+			   "unknown thread policy '%s': want rr, sita, or a "
+			   ".c or .bpf.o file against syrup-sched.h",
+			   o->policy);
+}
+
 static void check_attach(struct argp_state *state, const struct attach_opts *o)
 {
+	if (o->layer == SYRUP_LAYER_THREAD) {
+		check_thread(state, o);
+		return;
+	}
+	if (o->cgroup)
+		argp_error(state, "--cgroup goes with --layer thread");
 	port_sel_check(state, &o->sel);
 	if (!o->policy)
 		argp_error(state, "--policy is required");
@@ -302,7 +372,8 @@ static void check_attach(struct argp_state *state, const struct attach_opts *o)
 	if (o->layer != SYRUP_LAYER_XDP &&
 	    (o->iface || o->cpus || o->have_mode))
 		argp_error(state, "--interface, --cpus and --mode go with "
-				  "--layer xdp");
+				  "--layer xdp (--cpus also with --layer "
+				  "thread)");
 	if (o->layer == SYRUP_LAYER_XDP && o->nr_pids)
 		argp_error(state, "--pid goes with --layer socket");
 	if (!syrup_policy_spec_valid(o->policy))
@@ -341,10 +412,16 @@ static error_t parse_attach(int key, char *arg, struct argp_state *state)
 			o->layer = SYRUP_LAYER_SOCKET;
 		else if (!strcmp(arg, "xdp"))
 			o->layer = SYRUP_LAYER_XDP;
+		else if (!strcmp(arg, "thread"))
+			o->layer = SYRUP_LAYER_THREAD;
 		else
 			argp_error(state,
-				   "invalid layer '%s': want socket or xdp",
+				   "invalid layer '%s': want socket, xdp or "
+				   "thread",
 				   arg);
+		return 0;
+	case OPT_CGROUP:
+		o->cgroup = arg;
 		return 0;
 	case 'I':
 		if (!fp_ifname_valid(arg))
@@ -385,7 +462,7 @@ static const struct attach_opts defaults = {
 
 const struct fp_command attach_cmd = {
 	.name = "attach",
-	.summary = "put a port under a policy (socket or XDP layer)",
+	.summary = "put a port (or a cgroup's threads) under a policy",
 	.argp = &argp,
 	.opts_size = sizeof(struct attach_opts),
 	.defaults = &defaults,

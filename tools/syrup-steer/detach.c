@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-/* syrup-steer detach: the kernel's default choice comes back. */
+/* syrup-steer detach: the kernel's default choice (or scheduler) is back. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "steer.h"
+
+struct detach_opts {
+	struct port_sel sel;
+	bool thread; /* --layer thread */
+};
 
 /* Takes the policy off the socket's group; true if it did. */
 static bool release(pid_t pid, int fd)
@@ -82,10 +88,13 @@ static void print_detached(const struct pinned *p, int released)
 
 static int do_detach(const void *opts)
 {
-	const struct port_sel *sel = opts;
+	const struct detach_opts *o = opts;
+	const struct port_sel *sel = &o->sel;
 	struct pinned p;
 	int released = 0, err;
 
+	if (o->thread)
+		return thread_detach();
 	if (fp_check_privileges(FP_CAP_BPF | FP_CAP_NET_ADMIN |
 				FP_CAP_SYS_PTRACE))
 		return 1;
@@ -117,17 +126,60 @@ static const char doc[] =
 	"\v"
 	"EXAMPLES:\n"
 	"    syrup-steer detach -P 9000\n"
-	"    syrup-steer detach -P 8080 --proto tcp\n";
+	"    syrup-steer detach -P 8080 --proto tcp\n"
+	"    syrup-steer detach --layer thread   # the default scheduler is "
+	"back\n";
+
+static const struct argp_option options[] = {
+	{"port", 'P', "PORT", 0, "The port (required, but for --layer thread)",
+	 0},
+	{"proto", OPT_PROTO, "PROTO", 0,
+	 "udp or tcp (needed only when both are attached)", 0},
+	{"netns", OPT_NETNS, "NAME", 0,
+	 "Act inside network namespace NAME (/run/netns/NAME)", 0},
+	{"layer", OPT_LAYER, "thread", 0,
+	 "The thread layer's cgroup goes back to the default scheduler", 0},
+	{},
+};
+
+static error_t parse_detach(int key, char *arg, struct argp_state *state)
+{
+	struct detach_opts *o = state->input;
+
+	switch (key) {
+	case OPT_LAYER:
+		if (strcmp(arg, "thread"))
+			argp_error(state,
+				   "invalid layer '%s': detach takes --layer "
+				   "thread (a port's layer comes with --port)",
+				   arg);
+		o->thread = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		return 0;
+	case ARGP_KEY_END:
+		if (o->thread && (o->sel.have_port || o->sel.have_proto))
+			argp_error(state, "--layer thread takes no --port");
+		if (!o->thread)
+			port_sel_check(state, &o->sel);
+		return 0;
+	default:
+		return port_sel_parse(key, arg, state, &o->sel);
+	}
+}
 
 static const struct argp argp = {
-	port_options, port_cmd_parse, NULL, doc, json_children, NULL, NULL,
+	options, parse_detach, NULL, doc, json_children, NULL, NULL,
 };
+
+static const struct detach_opts defaults = {.sel.proto = PROTO_UDP};
 
 const struct fp_command detach_cmd = {
 	.name = "detach",
 	.summary = "give the port back to the kernel's default choice",
 	.argp = &argp,
-	.opts_size = sizeof(struct port_sel),
-	.defaults = &port_sel_defaults,
+	.opts_size = sizeof(struct detach_opts),
+	.defaults = &defaults,
 	.run = do_detach,
 };

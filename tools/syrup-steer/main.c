@@ -112,7 +112,9 @@ const char *proto_name(__u8 proto)
 
 const char *layer_name(__u32 layer)
 {
-	return layer == SYRUP_LAYER_XDP ? "xdp" : "socket";
+	return layer == SYRUP_LAYER_XDP	     ? "xdp"
+	       : layer == SYRUP_LAYER_THREAD ? "thread"
+					     : "socket";
 }
 
 static const struct fp_command *const commands[] = {

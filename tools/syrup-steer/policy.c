@@ -70,8 +70,8 @@ static int find_header_dir(char *buf, size_t len)
 			"SYRUP_INCLUDE to its directory)");
 }
 
-/* clang ... SRC -> a .bpf.o in a scratch directory (p->cc.obj) */
-static int compile(struct policy *p, const char *src)
+/* clang ... SRC -> a .bpf.o in a scratch directory (cc->obj) */
+int policy_compile(struct fp_bpfcc *cc, const char *src)
 {
 	struct fp_bpfcc_opts o = {
 		.clang = getenv("CLANG"),
@@ -87,16 +87,16 @@ static int compile(struct policy *p, const char *src)
 				fp_strerror(-errno));
 	if (find_header_dir(hdr, sizeof(hdr)))
 		return 1;
-	err = fp_bpfcc_init(&p->cc);
+	err = fp_bpfcc_init(cc);
 	if (err)
 		return fp_error("cannot create a temporary directory: %s",
 				fp_strerror(err));
 	/* so that #include <fastpath/syrup.h> works from the source tree */
-	err = fp_bpfcc_add_header_dir(&p->cc, hdr);
+	err = fp_bpfcc_add_header_dir(cc, hdr);
 	if (err)
-		return fp_error("cannot link %s/fastpath: %s", p->cc.dir,
+		return fp_error("cannot link %s/fastpath: %s", cc->dir,
 				fp_strerror(err));
-	err = fp_bpfcc_compile(&p->cc, src, &o);
+	err = fp_bpfcc_compile(cc, src, &o);
 	if (err < 0)
 		return fp_error("cannot run %s: %s (install clang, or set "
 				"CLANG)",
@@ -125,7 +125,7 @@ static int open_policy(struct policy *p, const char *spec)
 	}
 	p->builtin = SYRUP_USER;
 	if (strlen(spec) >= 2 && !strcmp(spec + strlen(spec) - 2, ".c")) {
-		if (compile(p, spec))
+		if (policy_compile(&p->cc, spec))
 			return 1;
 		path = p->cc.obj;
 	} else if (!readable(spec)) {

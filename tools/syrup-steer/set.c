@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* syrup-steer set: a policy parameter, or an executor's load, live. */
 #include <stdio.h>
+#include <string.h>
 
 #include "steer.h"
 
@@ -8,6 +9,7 @@ struct set_opts {
 	struct port_sel sel;
 	const char *settings[SYRUP_MAX_ARGS];
 	int nr_settings;
+	bool thread; /* --layer thread */
 };
 
 static void print_set(const struct syrup_info *in,
@@ -47,6 +49,8 @@ static int do_set(const void *opts)
 	char why[256];
 	int err = 0;
 
+	if (o->thread)
+		return thread_set(o->settings, o->nr_settings);
 	if (fp_check_privileges(FP_CAP_BPF))
 		return 1;
 	fp_mount_bpffs();
@@ -79,13 +83,35 @@ static const char doc[] =
 	"    syrup-steer set -P 9000 threshold=512\n"
 	"    syrup-steer set -P 9000 class=SCAN big=2\n"
 	"    syrup-steer set -P 9000 load.0=10 load.1=3   # for "
-	"least-loaded\n";
+	"least-loaded\n"
+	"    syrup-steer set --layer thread hint.4243=short  # sita: thread "
+	"4243\n";
+
+static const struct argp_option options[] = {
+	{"port", 'P', "PORT", 0, "The port (required, but for --layer thread)",
+	 0},
+	{"proto", OPT_PROTO, "PROTO", 0,
+	 "udp or tcp (needed only when both are attached)", 0},
+	{"netns", OPT_NETNS, "NAME", 0,
+	 "Act inside network namespace NAME (/run/netns/NAME)", 0},
+	{"layer", OPT_LAYER, "thread", 0,
+	 "The thread layer: hint.TID=short|long|none, reserved=N", 0},
+	{},
+};
 
 static error_t parse_set(int key, char *arg, struct argp_state *state)
 {
 	struct set_opts *o = state->input;
 
 	switch (key) {
+	case OPT_LAYER:
+		if (strcmp(arg, "thread"))
+			argp_error(state,
+				   "invalid layer '%s': set takes --layer "
+				   "thread (a port's layer comes with --port)",
+				   arg);
+		o->thread = true;
+		return 0;
 	case ARGP_KEY_ARG:
 		if (!syrup_setting_shape_ok(arg))
 			argp_error(state,
@@ -95,7 +121,10 @@ static error_t parse_set(int key, char *arg, struct argp_state *state)
 		o->settings[o->nr_settings++] = arg;
 		return 0;
 	case ARGP_KEY_END:
-		port_sel_check(state, &o->sel);
+		if (o->thread && (o->sel.have_port || o->sel.have_proto))
+			argp_error(state, "--layer thread takes no --port");
+		if (!o->thread)
+			port_sel_check(state, &o->sel);
 		if (!o->nr_settings)
 			argp_error(state, "nothing to set: give KEY=VALUE");
 		return 0;
@@ -105,7 +134,7 @@ static error_t parse_set(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp argp = {
-	port_options, parse_set, "KEY=VALUE...", doc, json_children, NULL, NULL,
+	options, parse_set, "KEY=VALUE...", doc, json_children, NULL, NULL,
 };
 
 static const struct set_opts defaults = {.sel.proto = PROTO_UDP};

@@ -98,8 +98,9 @@ static bool show_one(const char *name, bool first, struct fp_json *j)
 	char dir[512];
 	struct pinned p;
 
-	/* dispatchers (xdp-*) are no port of their own */
-	if (name[0] == '.' || !strncmp(name, "xdp-", 4))
+	/* dispatchers (xdp-*) are no port of their own; thread: below */
+	if (name[0] == '.' || !strncmp(name, "xdp-", 4) ||
+	    !strcmp(name, "thread"))
 		return false;
 	snprintf(dir, sizeof(dir), "%s/%s", SYRUP_PIN_ROOT, name);
 	if (pinned_read(dir, &p)) {
@@ -135,13 +136,17 @@ static int do_status(const void *opts)
 		free(names[i]);
 	}
 	free(names);
+	shown += thread_status(fp_opts.json, !shown);
 	if (!shown && !fp_opts.json)
-		printf("no port is under a syrup policy\n");
+		printf("no port (and no cgroup's threads) is under a syrup "
+		       "policy\n");
 	return 0;
 }
 
 static const char doc[] =
-	"Show every port under a policy: layer, policy, executors."
+	"Show every port under a policy: layer, policy, executors; and the "
+	"thread layer: its cgroup, CPUs, counters, and whether sched_ext "
+	"still runs it."
 	"\v"
 	"EXAMPLES:\n"
 	"    syrup-steer status\n"

@@ -33,6 +33,7 @@ enum {
 	OPT_CPUS,
 	OPT_MODE,
 	OPT_POLICY,
+	OPT_CGROUP,
 };
 
 /* ---- main.c: the command line every command shares ----------------- */
@@ -114,6 +115,8 @@ struct policy {
 	int builtin;		  /* SYRUP_RR..., SYRUP_USER */
 };
 
+/* clang SRC against syrup.h's directory into cc (cc->obj); prints, 1. */
+int policy_compile(struct fp_bpfcc *cc, const char *src);
 /* Opens, compiles if need be, and loads `spec` for `layer`; prints, 1. */
 int policy_load(struct policy *p, const char *spec, enum syrup_layer layer);
 void policy_unload(struct policy *p);
@@ -201,6 +204,29 @@ int dispatcher_insert(struct dispatcher *d, int prog_fd, __u8 proto, __u16 port,
 		      const char *iface);
 /* Takes the port out; the last port out removes the dispatcher. */
 void dispatcher_remove(const char *dir, __u8 proto, __u16 port);
+
+/* ---- thread.c: the thread layer (sched_ext), one cgroup's threads -- */
+
+/* What attach --layer thread was given. */
+struct thread_req {
+	const char *policy; /* rr, sita (stall: tests only) */
+	const char *cgroup; /* --cgroup PATH, or NULL with pid */
+	pid_t pid;	    /* --pid: that process's cgroup */
+	const char *cpus;   /* --cpus LIST, NULL: every online CPU */
+	const char *const *params;
+	int nr_params;
+};
+
+/* A thread-layer built-in (SYRUP_THREAD_RR...) by name, or -1. */
+int thread_builtin_id(const char *name);
+/* Loads, pins and enables the scheduler, switches the cgroup; prints, 1. */
+int thread_attach(const struct thread_req *r);
+/* Restores the cgroup's threads and unpins (the scheduler unloads). */
+int thread_detach(void);
+/* hint.TID=short|long|none, reserved=N, live. */
+int thread_set(const char *const *settings, int n);
+/* Prints the thread layer if attached; false if it is not. */
+bool thread_status(bool json, bool first);
 
 /* ---- status.c ------------------------------------------------------- */
 
