@@ -53,8 +53,8 @@
  * a global pending count. Residual: with pipelined TCP, if memcached sends
  * two replies on the connection before it applies the write (the write's
  * own reply being the third or later), a GET processed in between could
- * fill the old value until the write's next invalidation; see
- * docs/readme/20-bmc-attach.md.
+ * fill the old value until the write's next invalidation; the README's
+ * BMC limits say so too.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -78,6 +78,78 @@
 FASTPATH_METADATA("bmc-attach");
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* The IPv4 header at pk->l3 into pk. -1: not one to look into. */
+static __always_inline int parse_ipv4(struct pkt *pk, __u32 *saddr, int unicast)
+{
+	struct iphdr *ip = pk->data + pk->l3;
+	__u32 ihl, tot;
+
+	if ((void *)(ip + 1) > pk->data_end)
+		return -1;
+	ihl = ip->ihl * 4;
+	tot = bpf_ntohs(ip->tot_len);
+	if (ip->version != 4 || ihl < 20 || tot < ihl ||
+	    pk->l3 + tot > (__u32)(pk->data_end - pk->data))
+		return -1;
+	pk->l4 = pk->l3 + ihl;
+	pk->end = pk->l3 + tot;
+	pk->proto = ip->protocol;
+	saddr[0] = ip->saddr;
+	if (ip->frag_off & bpf_htons(0x1fff))
+		return -1; /* non-first fragment: no ports here */
+	pk->frag = !!(ip->frag_off & bpf_htons(0x2000));
+	pk->simple = ihl == 20 && !pk->frag && unicast &&
+		     (bpf_ntohl(ip->daddr) >> 28) != 0xe &&
+		     ip->daddr != 0xffffffff;
+	return 0;
+}
+
+/*
+ * The IPv6 header at pk->l3 and up to four extension headers (to find TCP
+ * or UDP) into pk. -1: not one to look into.
+ */
+static __always_inline int parse_ipv6(struct xdp_md *ctx, struct pkt *pk,
+				      __u32 *saddr, int unicast)
+{
+	struct ipv6hdr *ip6 = pk->data + pk->l3;
+	__u8 nh;
+
+	if ((void *)(ip6 + 1) > pk->data_end)
+		return -1;
+	pk->v6 = 1;
+	pk->l4 = pk->l3 + sizeof(*ip6);
+	pk->end = pk->l4 + bpf_ntohs(ip6->payload_len);
+	if (pk->end > (__u32)(pk->data_end - pk->data))
+		return -1;
+	__builtin_memcpy(saddr, &ip6->saddr, 16);
+	nh = ip6->nexthdr;
+	pk->simple = unicast && ip6->daddr.in6_u.u6_addr8[0] != 0xff;
+	for (int k = 0; k < 4; k++) {
+		__u8 eh[2];
+
+		if (nh != 0 && nh != 43 && nh != 60 && nh != 44)
+			break;
+		pk->simple = 0;
+		if (xdp_load(ctx, pk->l4, eh, 2))
+			return -1;
+		if (nh == 44) {
+			__u16 fo;
+
+			if (xdp_load(ctx, pk->l4 + 2, &fo, 2))
+				return -1;
+			if (fo & bpf_htons(0xfff8))
+				return -1; /* non-first fragment */
+			pk->frag = 1;
+			pk->l4 += 8;
+		} else {
+			pk->l4 += 8 + eh[1] * 8;
+		}
+		nh = eh[0];
+	}
+	pk->proto = nh;
+	return 0;
+}
 
 SEC("xdp")
 int bmc_rx(struct xdp_md *ctx)
@@ -115,64 +187,11 @@ int bmc_rx(struct xdp_md *ctx)
 	/* Only unicast requests get answers from the kernel. */
 	unicast = !vlan && !(eth->h_dest[0] & 1);
 	if (h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = data + pk.l3;
-		__u32 ihl, tot;
-
-		if ((void *)(ip + 1) > data_end)
+		if (parse_ipv4(&pk, saddr, unicast))
 			goto pass;
-		ihl = ip->ihl * 4;
-		tot = bpf_ntohs(ip->tot_len);
-		if (ip->version != 4 || ihl < 20 || tot < ihl ||
-		    pk.l3 + tot > (__u32)(data_end - data))
-			goto pass;
-		pk.l4 = pk.l3 + ihl;
-		pk.end = pk.l3 + tot;
-		pk.proto = ip->protocol;
-		saddr[0] = ip->saddr;
-		if (ip->frag_off & bpf_htons(0x1fff))
-			goto pass; /* non-first fragment: no ports here */
-		pk.frag = !!(ip->frag_off & bpf_htons(0x2000));
-		pk.simple = ihl == 20 && !pk.frag && unicast &&
-			    (bpf_ntohl(ip->daddr) >> 28) != 0xe &&
-			    ip->daddr != 0xffffffff;
 	} else if (h_proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = data + pk.l3;
-		__u8 nh;
-
-		if ((void *)(ip6 + 1) > data_end)
+		if (parse_ipv6(ctx, &pk, saddr, unicast))
 			goto pass;
-		pk.v6 = 1;
-		pk.l4 = pk.l3 + sizeof(*ip6);
-		pk.end = pk.l4 + bpf_ntohs(ip6->payload_len);
-		if (pk.end > (__u32)(data_end - data))
-			goto pass;
-		__builtin_memcpy(saddr, &ip6->saddr, 16);
-		nh = ip6->nexthdr;
-		pk.simple = unicast && ip6->daddr.in6_u.u6_addr8[0] != 0xff;
-		/* Walk a few extension headers to find TCP or UDP. */
-		for (int k = 0; k < 4; k++) {
-			__u8 eh[2];
-
-			if (nh != 0 && nh != 43 && nh != 60 && nh != 44)
-				break;
-			pk.simple = 0;
-			if (xdp_load(ctx, pk.l4, eh, 2))
-				goto pass;
-			if (nh == 44) {
-				__u16 fo;
-
-				if (xdp_load(ctx, pk.l4 + 2, &fo, 2))
-					goto pass;
-				if (fo & bpf_htons(0xfff8))
-					goto pass; /* non-first fragment */
-				pk.frag = 1;
-				pk.l4 += 8;
-			} else {
-				pk.l4 += 8 + eh[1] * 8;
-			}
-			nh = eh[0];
-		}
-		pk.proto = nh;
 	} else {
 		goto pass;
 	}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* BMC: types shared by bmc.bpf.c, bmc-attach and bmc-stat. */
+/* BMC: types shared by bmc-attach.bpf.c, bmc-attach and bmc-stat. */
 #ifndef FASTPATH_BMC_H
 #define FASTPATH_BMC_H
 

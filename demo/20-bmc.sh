@@ -6,6 +6,8 @@
 # load starts, and bmc-stat shows the hit rate climb as the cache fills from
 # memcached's own replies. Everything is removed on exit.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/../bench/lib.sh"
 
 id=$(printf '%05x' $(((RANDOM << 5 ^ RANDOM ^ $$) & 0xfffff)))
 NS_S=demoS$id NS_C=demoC$id IF_S=mcd$id IF_C=cli$id
@@ -29,10 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-run() { # show a command, then run it
-	printf '\n$ %s\n' "$*"
-	"$@"
-}
 
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 ip netns add "$NS_S"
@@ -52,8 +50,8 @@ for _ in $(seq 50); do
 done
 echo "sandbox: memcached -U $PORT on $ADDR ($IF_S in netns $NS_S), client in $NS_C"
 
-run bmc-attach "$IF_S" -P "$PORT" --cache-size 64M --netns "$NS_S"
-run bmc-attach -j --status
+fp_show bmc-attach "$IF_S" -P "$PORT" --cache-size 64M --netns "$NS_S"
+fp_show bmc-attach -j --status
 
 # BMC caches values whose expiry it saw being set (or, with --max-age, any).
 echo
@@ -64,13 +62,13 @@ echo "# 8000 GETs/s, random keys: each miss fills the cache from memcached's rep
 ip netns exec "$NS_C" mc-load -d 7 -k 10000 -r 8000 -w 64 "$ADDR" "$PORT" \
 	>/dev/null &
 LOAD_PID=$!
-run bmc-stat -I "$IF_S" -i 1 -n 5
+fp_show bmc-stat -I "$IF_S" -i 1 -n 5
 wait "$LOAD_PID" || true
 LOAD_PID=
 
-run bmc-stat -I "$IF_S"
+fp_show bmc-stat -I "$IF_S"
 printf '\n# memcached itself served only the misses:\n'
 ip netns exec "$NS_C" mc-req -t "$ADDR" "$PORT" stats | tr -d '\r' |
 	awk '$2 == "cmd_get" || $2 == "get_hits" || $2 == "get_misses"'
 
-run bmc-attach --detach "$IF_S" --netns "$NS_S"
+fp_show bmc-attach --detach "$IF_S" --netns "$NS_S"

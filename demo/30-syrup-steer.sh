@@ -7,6 +7,8 @@
 # size/class policy (sita) changed live, and a policy written in C. The
 # server is never restarted or changed. Everything is removed on exit.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/../bench/lib.sh"
 
 id=$(printf '%05x' $(((RANDOM << 5 ^ RANDOM ^ $$) & 0xfffff)))
 NS=demoSy$id
@@ -23,10 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-run() {
-	echo "\$ $*"
-	"$@"
-}
 send() { # what the client sees: the worker of each reply, in order
 	echo "\$ syrup-client --port $PORT $*"
 	ip netns exec "$NS" syrup-client --port "$PORT" "$@" | sed -n 's/^order/  workers:/p'
@@ -43,23 +41,23 @@ echo "# the kernel hashes each flow to one socket: one client, one worker"
 send -c 8
 echo
 echo "# round robin, without touching the server"
-run syrup-steer attach --netns "$NS" --port "$PORT" --policy rr
+fp_show syrup-steer attach --netns "$NS" --port "$PORT" --policy rr
 send -c 8
-run syrup-steer stats --port "$PORT"
-run syrup-steer detach --port "$PORT"
+fp_show syrup-steer stats --port "$PORT"
+fp_show syrup-steer detach --port "$PORT"
 echo
 echo "# sita: SCAN requests (long ones) get their own socket, GETs share the rest"
-run syrup-steer attach --netns "$NS" --port "$PORT" --policy sita --param class=SCAN >/dev/null
+fp_show syrup-steer attach --netns "$NS" --port "$PORT" --policy sita --param class=SCAN >/dev/null
 send -c 8 --payload GET --payload GET --payload SCAN
 echo "# ... and two sockets for SCANs, live"
-run syrup-steer set --port "$PORT" big=2
+fp_show syrup-steer set --port "$PORT" big=2
 send -c 8 --payload GET --payload GET --payload SCAN
-run syrup-steer detach --port "$PORT"
+fp_show syrup-steer detach --port "$PORT"
 echo
 echo "# a policy in C: a request starting with digit N goes to worker N"
 sed -n '/^__u32 schedule/,/^}/p' "$ROOT/examples/syrup/first-digit.c"
-run syrup-steer attach --netns "$NS" --port "$PORT" --policy "$ROOT/examples/syrup/first-digit.c" >/dev/null
+fp_show syrup-steer attach --netns "$NS" --port "$PORT" --policy "$ROOT/examples/syrup/first-digit.c" >/dev/null
 send -c 6 --payload 3 --payload 1 --payload 7
 echo "# digit 7: no worker 7, so the kernel chose and it was counted as a fallback"
-run syrup-steer stats --port "$PORT"
-run syrup-steer detach --port "$PORT"
+fp_show syrup-steer stats --port "$PORT"
+fp_show syrup-steer detach --port "$PORT"

@@ -8,6 +8,8 @@
 # a short benchmark compares one read per syscall with io_uring batches.
 # Everything is removed on exit.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/../bench/lib.sh"
 
 DIR=$(mktemp -d /var/tmp/demo-xrp.XXXXXX)
 LOOP=
@@ -19,22 +21,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say() {
-	printf '\n\033[1m$ %s\033[0m\n' "$*"
-	"$@"
-}
 
 truncate -s 80M "$DIR/disk.img"
 LOOP=$(losetup --find --show --direct-io=on "$DIR/disk.img")
 echo "loop device $LOOP over $DIR/disk.img, direct I/O on"
 
-say xrp-lookup create --layers 4 "$LOOP"
-say xrp-lookup get --engine pread "$LOOP" 0 42 923520 923521 || true
-say xrp-lookup get --engine uring "$LOOP" 0 42 923520 923521 || true
-say xrp-lookup range "$LOOP" 29 34
-say xrp-lookup range --sum "$LOOP" 100 100000
-say xrp-lookup verify bpfkv-get
-say xrp-lookup verify bpfkv-range
+fp_show xrp-lookup create --layers 4 "$LOOP"
+fp_show xrp-lookup get --engine pread "$LOOP" 0 42 923520 923521 || true
+fp_show xrp-lookup get --engine uring "$LOOP" 0 42 923520 923521 || true
+fp_show xrp-lookup range "$LOOP" 29 34
+fp_show xrp-lookup range --sum "$LOOP" 100 100000
+fp_show xrp-lookup verify bpfkv-get
+fp_show xrp-lookup verify bpfkv-range
 
 cat >"$DIR/peek.c" <<'FN'
 #include <fastpath/xrp.h>
@@ -50,7 +48,7 @@ XRP_FUNCTION(peek)(struct bpf_xrp *ctx)
 	return 0;
 }
 FN
-say xrp-lookup verify "$DIR/peek.c" || true
-say xrp-lookup get --engine xrp "$LOOP" 42 || true
-say xrp-lookup bench --engine pread --threads 32 --requests 20000 "$LOOP"
-say xrp-lookup bench --engine uring --inflight 32 --requests 20000 "$LOOP"
+fp_show xrp-lookup verify "$DIR/peek.c" || true
+fp_show xrp-lookup get --engine xrp "$LOOP" 42 || true
+fp_show xrp-lookup bench --engine pread --threads 32 --requests 20000 "$LOOP"
+fp_show xrp-lookup bench --engine uring --inflight 32 --requests 20000 "$LOOP"

@@ -20,27 +20,21 @@
 #include <stdarg.h>
 
 #include "bmc-xdp-test.h"
+#include "unit/unit.h"
 
 struct kv model[NKV];
 struct bmc_env env;
 uint16_t next_port = 30000;
 uint16_t last_port; /* client port of the last udp_write */
 
-static int tap_n, tap_fail;
-
+/* The TAP line of every check, from the C tests' one producer. */
 void ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
-	tap_n++;
-	if (!cond)
-		tap_fail++;
-	printf("%sok %d - ", cond ? "" : "not ", tap_n);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	unit_vcheck(cond, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 }
 
 int main(int argc, char **argv)
@@ -82,7 +76,7 @@ int main(int argc, char **argv)
 	test_consistency();
 	test_expiry_and_keys();
 	fuzz(iterations);
-	printf("1..%d\n", tap_n);
+	printf("1..%d\n", unit_number);
 	bmc_attach_bpf__destroy(env.skel);
-	return tap_fail ? 1 : 0;
+	return unit_done();
 }

@@ -133,75 +133,16 @@ __noinline int bmc_lookup(struct slot *sl, struct textbuf *tb, __u32 ko,
 }
 
 /*
- * Install one value; blob = payload[bs, bs + blen), key at ks, kl long
- * (packed in kb: ks | kl << 16 | bs << 32 | blen << 48).
+ * The way of set `base` a fill of key hash h takes: the same key's, else a
+ * dead or expired one, else the oldest (*evict: a live entry goes).
  */
-__noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
-			__u32 poff, __u64 kb, __u64 snap)
+static __always_inline int choose_way(struct bmc_state *st, __u64 h, __u64 now,
+				      __u32 base, int *evict)
 {
-	__u32 ks = kb & 0xffff, kl = (kb >> 16) & 0xffff;
-	__u32 bs = (kb >> 32) & 0xffff, blen = kb >> 48;
-	struct bmc_state *st = get_state();
-	struct bmc_bucket *bk;
-	struct bmc_exp *ex;
-	__u64 h, deadline, now = now_ns(), best_t = NEVER, n64;
-	__u32 b, base, victim = 0, csum = 0, len4;
-	int found = -1, evict = 0, claimed = 0;
+	__u64 best_t = NEVER;
+	__u32 victim = 0;
+	int found = -1;
 
-	if (!st || !sc || !skb || blen == 0 || blen > BMC_BLOB_MAX)
-		return 0;
-	h = key_hash(&sc->buf, ks, kl);
-	b = bucket_of(h);
-	bk = bpf_map_lookup_elem(&buckets, &b);
-	if (!bk)
-		return 0;
-	/* Order matters: pending first, then generations (see the top). */
-	if ((*(volatile __s64 *)&bk->pending > 0 &&
-	     now - bk->pend_ts < BMC_PEND_TTL_NS) ||
-	    (*(volatile __s64 *)&st->pending > 0 &&
-	     now - st->pend_ts < BMC_PEND_TTL_NS) ||
-	    *(volatile __u64 *)&bk->gen > snap ||
-	    *(volatile __u64 *)&st->flushed > snap) {
-		stat_inc(S_STALE);
-		return 0;
-	}
-	ex = bpf_map_lookup_elem(&exps, &h);
-	if (ex && ex->deadline != BMC_EXP_UNKNOWN)
-		deadline = ex->deadline;
-	else if (max_age_ns)
-		deadline = now + max_age_ns;
-	else
-		return 0; /* unknown expiry and no --max-age: do not cache */
-	if (deadline <= now)
-		return 0;
-	n64 = blen;
-	CHECK_LEN(n64, BMC_BLOB_MAX, return 0);
-	if (bpf_skb_load_bytes(skb, poff + bs, sc->blob, n64))
-		return 0;
-	/* Zero-pad to 4 bytes for csum_diff (padding adds nothing). */
-	sc->blob[blen] = 0;
-	sc->blob[blen + 1] = 0;
-	sc->blob[blen + 2] = 0;
-	len4 = (blen + 3) & ~3U;
-#pragma clang loop unroll(disable)
-	for (__u32 c = 0; c < 3; c++) {
-		__u32 o = c * 512, n;
-		__s64 r;
-
-		if (o >= len4)
-			break;
-		n = len4 - o;
-		if (n > 512)
-			n = 512;
-		if (n > sizeof(sc->blob) - o)
-			n = sizeof(sc->blob) - o;
-		r = bpf_csum_diff(NULL, 0, (void *)&sc->blob[o], n, csum);
-		if (r < 0)
-			return 0;
-		csum = (__u32)r;
-	}
-	base = set_of(h) * BMC_WAYS;
-	/* Same key first, then a dead or expired way, then the oldest. */
 #pragma clang loop unroll(disable)
 	for (__u32 w = 0; w < BMC_WAYS; w++) {
 		__u32 idx = base + w;
@@ -240,10 +181,93 @@ __noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
 			victim = w;
 		}
 	}
-	if (found < 0) {
-		found = (int)victim;
-		evict = best_t != 0;
+	if (found >= 0)
+		return found;
+	*evict = best_t != 0;
+	return (int)victim;
+}
+
+/* The one's complement sum of sc->blob[0, blen) (csum_diff: 512 B a call). */
+static __always_inline int blob_csum(struct tc_scratch *sc, __u32 blen,
+				     __u32 *csum)
+{
+	__u32 len4;
+
+	/* Zero-pad to 4 bytes for csum_diff (padding adds nothing). */
+	sc->blob[blen] = 0;
+	sc->blob[blen + 1] = 0;
+	sc->blob[blen + 2] = 0;
+	len4 = (blen + 3) & ~3U;
+#pragma clang loop unroll(disable)
+	for (__u32 c = 0; c < 3; c++) {
+		__u32 o = c * 512, n;
+		__s64 r;
+
+		if (o >= len4)
+			break;
+		n = len4 - o;
+		if (n > 512)
+			n = 512;
+		if (n > sizeof(sc->blob) - o)
+			n = sizeof(sc->blob) - o;
+		r = bpf_csum_diff(NULL, 0, (void *)&sc->blob[o], n, *csum);
+		if (r < 0)
+			return -1;
+		*csum = (__u32)r;
 	}
+	return 0;
+}
+
+/*
+ * Install one value; blob = payload[bs, bs + blen), key at ks, kl long
+ * (packed in kb: ks | kl << 16 | bs << 32 | blen << 48).
+ */
+__noinline int bmc_fill(struct __sk_buff *skb, struct tc_scratch *sc,
+			__u32 poff, __u64 kb, __u64 snap)
+{
+	__u32 ks = kb & 0xffff, kl = (kb >> 16) & 0xffff;
+	__u32 bs = (kb >> 32) & 0xffff, blen = kb >> 48;
+	struct bmc_state *st = get_state();
+	struct bmc_bucket *bk;
+	struct bmc_exp *ex;
+	__u64 h, deadline, now = now_ns(), n64;
+	__u32 b, base, csum = 0;
+	int found, evict = 0, claimed = 0;
+
+	if (!st || !sc || !skb || blen == 0 || blen > BMC_BLOB_MAX)
+		return 0;
+	h = key_hash(&sc->buf, ks, kl);
+	b = bucket_of(h);
+	bk = bpf_map_lookup_elem(&buckets, &b);
+	if (!bk)
+		return 0;
+	/* Order matters: pending first, then generations (see the top). */
+	if ((*(volatile __s64 *)&bk->pending > 0 &&
+	     now - bk->pend_ts < BMC_PEND_TTL_NS) ||
+	    (*(volatile __s64 *)&st->pending > 0 &&
+	     now - st->pend_ts < BMC_PEND_TTL_NS) ||
+	    *(volatile __u64 *)&bk->gen > snap ||
+	    *(volatile __u64 *)&st->flushed > snap) {
+		stat_inc(S_STALE);
+		return 0;
+	}
+	ex = bpf_map_lookup_elem(&exps, &h);
+	if (ex && ex->deadline != BMC_EXP_UNKNOWN)
+		deadline = ex->deadline;
+	else if (max_age_ns)
+		deadline = now + max_age_ns;
+	else
+		return 0; /* unknown expiry and no --max-age: do not cache */
+	if (deadline <= now)
+		return 0;
+	n64 = blen;
+	CHECK_LEN(n64, BMC_BLOB_MAX, return 0);
+	if (bpf_skb_load_bytes(skb, poff + bs, sc->blob, n64))
+		return 0;
+	if (blob_csum(sc, blen, &csum))
+		return 0;
+	base = set_of(h) * BMC_WAYS;
+	found = choose_way(st, h, now, base, &evict);
 	{
 		__u32 idx = base + (__u32)found;
 		struct bmc_entry *e = bpf_map_lookup_elem(&cache, &idx);

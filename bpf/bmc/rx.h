@@ -81,6 +81,57 @@ static __always_inline int handle_udp(struct xdp_md *ctx, struct pkt *pk,
 	return XDP_PASS;
 }
 
+/*
+ * The segment's payload into sc->req, behind the sl bytes of the line the
+ * last segment cut (stashed on the connection), or from start on. -1: the
+ * connection cannot be followed any more.
+ */
+static __always_inline int tcp_payload(struct xdp_md *ctx,
+				       struct xdp_scratch *sc,
+				       struct bmc_conn *c, __u32 sl, __u32 off,
+				       __u32 plen, __u32 start)
+{
+	if (sl > BMC_STASH || (sl && start) || plen > REQ_BUF - 8 - BMC_STASH)
+		return -1;
+	if (!sl)
+		return load_payload(ctx, sc, off, plen) ? -1 : 0;
+	/* A line cut at the end of the last segment: glue it back. */
+	__builtin_memcpy(sc->req.b, c->stash, BMC_STASH);
+	return load_glued(ctx, sc, off, sl, plen) ? -1 : 0;
+}
+
+/* The connection's state after parse_stream said st of its stream. */
+static __always_inline void tcp_parsed(struct bmc_conn *c,
+				       struct xdp_scratch *sc,
+				       struct conn_ref *cr, int st, __u32 total,
+				       __u32 skip)
+{
+	c->skip = 0;
+	c->stash_len = 0;
+	if (st == P_OK) {
+		c->state = BMC_CONN_SYNCED;
+	} else if (st == P_SKIP) {
+		c->state = BMC_CONN_SYNCED;
+		c->skip = skip;
+	} else if (st == P_LINE) {
+		__u32 ps = *(volatile __u32 *)&sc->pos;
+
+		if (ps < total && total - ps <= BMC_STASH && ps <= REQ_MASK) {
+			__builtin_memcpy(c->stash, &sc->req.b[ps], BMC_STASH);
+			c->stash_len = total - ps;
+			c->state = BMC_CONN_SYNCED;
+		} else {
+			c->state = BMC_CONN_LOST;
+			flush_conservative(cr);
+		}
+	} else if (st == P_SKIPLINE) {
+		c->state = BMC_CONN_SKIPLINE;
+	} else {
+		c->state = BMC_CONN_LOST;
+		flush_conservative(cr);
+	}
+}
+
 static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
 				      const __u32 *saddr)
 {
@@ -152,20 +203,7 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
 	if (!sc)
 		return XDP_PASS;
 	sl = c->stash_len;
-	if (sl > BMC_STASH || (sl && start) || plen > REQ_BUF - 8 - BMC_STASH) {
-		c->state = BMC_CONN_LOST;
-		flush_conservative(&cr);
-		return XDP_PASS;
-	}
-	if (sl) {
-		/* A line cut at the end of the last segment: glue it back. */
-		__builtin_memcpy(sc->req.b, c->stash, BMC_STASH);
-		if (load_glued(ctx, sc, pk->l4 + doff, sl, plen)) {
-			c->state = BMC_CONN_LOST;
-			flush_conservative(&cr);
-			return XDP_PASS;
-		}
-	} else if (load_payload(ctx, sc, pk->l4 + doff, plen)) {
+	if (tcp_payload(ctx, sc, c, sl, pk->l4 + doff, plen, start)) {
 		c->state = BMC_CONN_LOST;
 		flush_conservative(&cr);
 		return XDP_PASS;
@@ -191,30 +229,7 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct pkt *pk,
 	}
 	st = parse_stream(start, total, &cr, &skip);
 	c->next_seq = seq + plen;
-	c->skip = 0;
-	c->stash_len = 0;
-	if (st == P_OK) {
-		c->state = BMC_CONN_SYNCED;
-	} else if (st == P_SKIP) {
-		c->state = BMC_CONN_SYNCED;
-		c->skip = skip;
-	} else if (st == P_LINE) {
-		__u32 ps = *(volatile __u32 *)&sc->pos;
-
-		if (ps < total && total - ps <= BMC_STASH && ps <= REQ_MASK) {
-			__builtin_memcpy(c->stash, &sc->req.b[ps], BMC_STASH);
-			c->stash_len = total - ps;
-			c->state = BMC_CONN_SYNCED;
-		} else {
-			c->state = BMC_CONN_LOST;
-			flush_conservative(&cr);
-		}
-	} else if (st == P_SKIPLINE) {
-		c->state = BMC_CONN_SKIPLINE;
-	} else {
-		c->state = BMC_CONN_LOST;
-		flush_conservative(&cr);
-	}
+	tcp_parsed(c, sc, &cr, st, total, skip);
 	return XDP_PASS;
 }
 

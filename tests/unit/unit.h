@@ -3,6 +3,7 @@
 #ifndef FASTPATH_UNIT_H
 #define FASTPATH_UNIT_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,19 @@ static int unit_number, unit_failures;
 		printf(__VA_ARGS__);             \
 		printf(" # skip %s\n", (why));   \
 	} while (0)
+
+/* UNIT_CHECK for a caller with a va_list: a test whose ok() is shared by
+ * several files (only one file may include this header then). */
+static inline void unit_vcheck(int ok, const char *fmt, va_list ap)
+{
+	unit_number++;
+	if (!ok)
+		unit_failures++;
+	printf("%s %d - ", ok ? "ok" : "not ok", unit_number);
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+}
 
 static inline int unit_done(void)
 {
