@@ -256,7 +256,9 @@ queue_sqe(struct xrpk_region *r, struct xrpk_sq *sq, __u32 slot, __u32 act)
 /*
  * Moves the slot in pend[cur] on until it needs the storage function run
  * (ACT_FN; the caller runs it) or nothing more this step (ACT_DONE, its
- * read or yield queued in sq).
+ * read or yield queued in sq). About 110 lines on purpose: it is the one
+ * state machine of a lookup, a case per phase in the order a lookup goes
+ * through them, and splitting the cases apart would hide that order.
  */
 __attribute__((noinline)) int xrpk_advance(struct xrpk_region *r,
 					   struct xrpk_sq *sq, __u32 cur)
