@@ -63,6 +63,7 @@
 
 #include "bmc.h"
 #include "metadata.h"
+#include "parse.h"
 
 /* The data path, by concern (each header includes what it builds on). */
 #include "bmc/base.h"
@@ -79,52 +80,15 @@ FASTPATH_METADATA("bmc-attach");
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* The IPv4 header at pk->l3 into pk. -1: not one to look into. */
-static __always_inline int parse_ipv4(struct pkt *pk, __u32 *saddr, int unicast)
-{
-	struct iphdr *ip = pk->data + pk->l3;
-	__u32 ihl, tot;
-
-	if ((void *)(ip + 1) > pk->data_end)
-		return -1;
-	ihl = ip->ihl * 4;
-	tot = bpf_ntohs(ip->tot_len);
-	if (ip->version != 4 || ihl < 20 || tot < ihl ||
-	    pk->l3 + tot > (__u32)(pk->data_end - pk->data))
-		return -1;
-	pk->l4 = pk->l3 + ihl;
-	pk->end = pk->l3 + tot;
-	pk->proto = ip->protocol;
-	saddr[0] = ip->saddr;
-	if (ip->frag_off & bpf_htons(0x1fff))
-		return -1; /* non-first fragment: no ports here */
-	pk->frag = !!(ip->frag_off & bpf_htons(0x2000));
-	pk->simple = ihl == 20 && !pk->frag && unicast &&
-		     (bpf_ntohl(ip->daddr) >> 28) != 0xe &&
-		     ip->daddr != 0xffffffff;
-	return 0;
-}
-
 /*
- * The IPv6 header at pk->l3 and up to four extension headers (to find TCP
- * or UDP) into pk. -1: not one to look into.
+ * IPv6 extension headers behind the fixed header (up to four), to find
+ * TCP or UDP: pk->l4 and pk->proto move past them. -1: a later fragment,
+ * or cut.
  */
-static __always_inline int parse_ipv6(struct xdp_md *ctx, struct pkt *pk,
-				      __u32 *saddr, int unicast)
+static __always_inline int ipv6_ext(struct xdp_md *ctx, struct pkt *pk)
 {
-	struct ipv6hdr *ip6 = pk->data + pk->l3;
-	__u8 nh;
+	__u8 nh = pk->proto;
 
-	if ((void *)(ip6 + 1) > pk->data_end)
-		return -1;
-	pk->v6 = 1;
-	pk->l4 = pk->l3 + sizeof(*ip6);
-	pk->end = pk->l4 + bpf_ntohs(ip6->payload_len);
-	if (pk->end > (__u32)(pk->data_end - pk->data))
-		return -1;
-	__builtin_memcpy(saddr, &ip6->saddr, 16);
-	nh = ip6->nexthdr;
-	pk->simple = unicast && ip6->daddr.in6_u.u6_addr8[0] != 0xff;
 	for (int k = 0; k < 4; k++) {
 		__u8 eh[2];
 
@@ -156,44 +120,40 @@ int bmc_rx(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
 	struct pkt pk = {};
+	struct fp_l2 l2;
+	struct fp_l3 l3;
 	__u32 saddr[4] = {};
-	int ret = XDP_PASS, vlan = 0, unicast;
-	__be16 h_proto;
+	int ret = XDP_PASS, unicast;
 
-	if ((void *)(eth + 1) > data_end)
-		goto pass;
+	/* VLAN tags: writes inside them count too (no hits: not simple). */
+	if (fp_parse_eth(data, data_end, FP_VLAN_MAX, &l2) ||
+	    fp_parse_ip(data, data_end, l2.proto, l2.l3, FP_IP_LENGTHS, &l3))
+		goto pass; /* not IP, cut, or a later IPv4 fragment */
 	pk.data = data;
 	pk.data_end = data_end;
-	pk.l3 = sizeof(*eth);
-	h_proto = eth->h_proto;
-	/* VLAN tags: writes inside them count too (no hits: not simple). */
-	for (int k = 0; k < 2; k++) {
-		struct {
-			__be16 tci;
-			__be16 proto;
-		} *vh = data + pk.l3;
-
-		if (h_proto != bpf_htons(0x8100) &&
-		    h_proto != bpf_htons(0x88a8))
-			break;
-		if ((void *)(vh + 1) > data_end)
-			goto pass;
-		h_proto = vh->proto;
-		pk.l3 += 4;
-		vlan = 1;
-	}
+	pk.l3 = l2.l3;
+	pk.l4 = l3.l4;
+	pk.end = l3.end;
+	pk.proto = l3.proto;
+	pk.v6 = l3.v6;
+	pk.frag = l3.frag;
 	/* Only unicast requests get answers from the kernel. */
-	unicast = !vlan && !(eth->h_dest[0] & 1);
-	if (h_proto == bpf_htons(ETH_P_IP)) {
-		if (parse_ipv4(&pk, saddr, unicast))
-			goto pass;
-	} else if (h_proto == bpf_htons(ETH_P_IPV6)) {
-		if (parse_ipv6(ctx, &pk, saddr, unicast))
-			goto pass;
+	unicast = !l2.vlans && !(l2.eth->dst[0] & 1);
+	if (!l3.v6) {
+		struct fp_iphdr *ip = l3.hdr;
+
+		saddr[0] = ip->saddr;
+		pk.simple = !l3.opts && !pk.frag && unicast &&
+			    (bpf_ntohl(ip->daddr) >> 28) != 0xe &&
+			    ip->daddr != 0xffffffff;
 	} else {
-		goto pass;
+		struct fp_ipv6hdr *ip6 = l3.hdr;
+
+		__builtin_memcpy(saddr, ip6->saddr, 16);
+		pk.simple = unicast && (bpf_ntohl(ip6->daddr[0]) >> 24) != 0xff;
+		if (ipv6_ext(ctx, &pk))
+			goto pass;
 	}
 	if (pk.proto == IPPROTO_UDP_) {
 		ret = handle_udp(ctx, &pk, saddr);
