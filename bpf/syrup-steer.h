@@ -68,4 +68,25 @@ struct syrup_exec {
 	char comm[16];
 };
 
+/*
+ * The daemon (syrup-steer daemon, bpf/syrup-watch.bpf.c): cgroup programs
+ * on the cgroup v2 root and a TCP state tracepoint report, through a ring
+ * buffer, each bind, listen and close of a socket on a port the daemon
+ * follows; the daemon then finds the port's executors again. Nothing is
+ * pinned: the programs end with the daemon.
+ */
+#define SYRUP_WATCH_PORTS 256
+#define SYRUP_WATCH_SOCKS 4096
+
+enum syrup_watch_what {
+	SYRUP_WATCH_BIND = 1,	 /* post_bind4/6 */
+	SYRUP_WATCH_LISTEN = 2,	 /* a TCP socket entered LISTEN */
+	SYRUP_WATCH_RELEASE = 3, /* a socket the daemon knows was closed */
+};
+
+struct syrup_watch_event {
+	__u32 key;  /* SYRUP_DISPATCH_KEY(proto, port) */
+	__u32 what; /* enum syrup_watch_what */
+};
+
 #endif

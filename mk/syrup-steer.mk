@@ -14,8 +14,10 @@ $(BUILD)/syrup-client: tests/syrup-client.c | $(BUILD)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread -lm
 
 # The XDP dispatcher (one per interface) is a second skeleton, the thread
-# layer's sched_ext scheduler a third.
-SKELS_syrup-steer := $(BUILD)/syrup-dispatch.skel.h $(BUILD)/syrup-thread.skel.h
+# layer's sched_ext scheduler a third, the daemon's watch (binds,
+# listens, closes) a fourth.
+SKELS_syrup-steer := $(BUILD)/syrup-dispatch.skel.h $(BUILD)/syrup-thread.skel.h \
+	$(BUILD)/syrup-watch.skel.h
 
 # XDP layer and dispatcher through BPF_PROG_TEST_RUN (run by the BATS file).
 EXTRA_BINS += $(BUILD)/syrup-xdp-test

@@ -83,7 +83,7 @@ static int find_executors(struct attach *a)
 
 	if (o->layer == SYRUP_LAYER_SOCKET)
 		return executors_find_sockets(&a->ex, &o->sel, o->pids,
-					      o->nr_pids);
+					      o->nr_pids, false);
 	a->ifindex = fp_ifindex(o->iface);
 	if (!a->ifindex)
 		return 1;

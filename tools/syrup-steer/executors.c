@@ -90,7 +90,7 @@ static int add_socket(struct executors *ex, const struct fp_port_socket *s,
 }
 
 int executors_find_sockets(struct executors *ex, const struct port_sel *sel,
-			   const pid_t *pids, int nr_pids)
+			   const pid_t *pids, int nr_pids, bool none_ok)
 {
 	struct fp_socket_query q = {
 		.proto = sel->proto,
@@ -106,7 +106,7 @@ int executors_find_sockets(struct executors *ex, const struct port_sel *sel,
 		return fp_error("cannot list the sockets of %s/%u: %s",
 				proto_name(sel->proto), sel->port,
 				fp_strerror(n));
-	if (n == 0)
+	if (n == 0 && !none_ok)
 		err = no_sockets(sel, nr_pids);
 	else if (n > SYRUP_MAX_EXECUTORS)
 		err = fp_error("%d sockets on %s/%u: at most %d executors "
@@ -171,6 +171,27 @@ int executors_find_cpus(struct executors *ex, const char *list)
 	return 0;
 }
 
+/*
+ * Socket sfd as executor i. EBUSY: another reuseport map holds the socket.
+ * After a detach that is the old map until the kernel frees it, which it
+ * does later, from a workqueue: give it 2 s. 0 or -errno.
+ */
+static int sockarray_put(int socks_fd, __u32 i, int sfd)
+{
+	__u64 fd = (__u64)sfd;
+	int err = 0;
+
+	for (int try = 0; try < 40; try++) {
+		if (!bpf_map_update_elem(socks_fd, &i, &fd, BPF_ANY))
+			return 0;
+		err = -errno;
+		if (err != -EBUSY)
+			break;
+		usleep(50 * 1000);
+	}
+	return err;
+}
+
 int executors_fill_map(const struct executors *ex, const struct policy *p,
 		       enum syrup_layer layer)
 {
@@ -180,7 +201,6 @@ int executors_fill_map(const struct executors *ex, const struct policy *p,
 	for (__u32 i = 0; i < (__u32)ex->n; i++) {
 		const struct executor *e = &ex->e[i];
 		struct bpf_cpumap_val v = {.qsize = 2048};
-		__u64 fd = (__u64)e->fd;
 		int err;
 
 		if (layer == SYRUP_LAYER_XDP) {
@@ -192,22 +212,7 @@ int executors_fill_map(const struct executors *ex, const struct policy *p,
 						fp_strerror(-errno));
 			continue;
 		}
-		/*
-		 * EBUSY: another reuseport map holds the socket. After a
-		 * detach that is the old map until the kernel frees it, which
-		 * it does later, from a workqueue: give it 2 s.
-		 */
-		err = 0;
-		for (int try = 0; try < 40; try++) {
-			if (!bpf_map_update_elem(socks_fd, &i, &fd, BPF_ANY)) {
-				err = 0;
-				break;
-			}
-			err = -errno;
-			if (err != -EBUSY)
-				break;
-			usleep(50 * 1000);
-		}
+		err = sockarray_put(socks_fd, i, e->fd);
 		if (!err)
 			continue;
 		return fp_error("cannot add the socket of process %u (fd %u) "
@@ -264,4 +269,124 @@ void executors_close(struct executors *ex)
 			close(ex->e[i].fd);
 		ex->e[i].fd = -1;
 	}
+}
+
+/* Each executor's record (pid, fd, comm) in execs, their number in info. */
+static int write_records(int info_fd, int execs_fd, const struct executors *ex)
+{
+	struct syrup_info info;
+	__u32 zero = 0;
+
+	for (__u32 i = 0; i < (__u32)ex->n; i++)
+		if (bpf_map_update_elem(execs_fd, &i, &ex->e[i].info, BPF_ANY))
+			return -errno;
+	if (bpf_map_lookup_elem(info_fd, &zero, &info))
+		return -errno;
+	info.nr_executors = (__u32)ex->n;
+	if (bpf_map_update_elem(info_fd, &zero, &info, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Empties the slots that hold another socket than ex says (or any, past n). */
+static bool clear_other_slots(int socks_fd, const struct executors *ex)
+{
+	bool changed = false;
+
+	for (__u32 i = 0; i < SYRUP_MAX_EXECUTORS; i++) {
+		__u64 cur, want = i < (__u32)ex->n ? ex->e[i].info.cookie : 0;
+
+		if (bpf_map_lookup_elem(socks_fd, &i, &cur) || cur == want)
+			continue;
+		bpf_map_delete_elem(socks_fd, &i);
+		changed = true;
+	}
+	return changed;
+}
+
+static int put_executors(int socks_fd, const struct executors *ex,
+			 bool *changed)
+{
+	for (__u32 i = 0; i < (__u32)ex->n; i++) {
+		const struct executor *e = &ex->e[i];
+		__u64 cur;
+		int err;
+
+		if (!bpf_map_lookup_elem(socks_fd, &i, &cur) &&
+		    cur == e->info.cookie)
+			continue;
+		err = sockarray_put(socks_fd, i, e->fd);
+		if (err)
+			return fp_error("cannot add the socket of process %u "
+					"(fd %u) as executor %u: %s",
+					e->info.pid, e->info.fd, i,
+					fp_strerror(err));
+		*changed = true;
+	}
+	return 0;
+}
+
+static int set_nr_executors(int conf_fd, __u32 n)
+{
+	struct syrup_conf conf;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(conf_fd, &zero, &conf))
+		return -errno;
+	conf.nr_executors = n;
+	if (bpf_map_update_elem(conf_fd, &zero, &conf, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static void close_fds(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+int executors_sync(const char *dir, const struct executors *ex, bool *changed)
+{
+	int socks_fd = fp_pin_open(dir, "socks"),
+	    conf_fd = fp_pin_open(dir, "conf"),
+	    info_fd = fp_pin_open(dir, "info"),
+	    execs_fd = fp_pin_open(dir, "execs"),
+	    prog_fd = fp_pin_open(dir, "prog");
+	struct syrup_conf conf;
+	__u32 zero = 0, n = (__u32)ex->n;
+	int err = 1, done;
+
+	*changed = false;
+	if (socks_fd < 0 || conf_fd < 0 || info_fd < 0 || execs_fd < 0 ||
+	    prog_fd < 0 || bpf_map_lookup_elem(conf_fd, &zero, &conf)) {
+		fp_error("cannot open the pins under %s (detached meanwhile?)",
+			 dir);
+		goto out;
+	}
+	/* fewer executors: the policy stops picking the last ones first */
+	if (n < conf.nr_executors && set_nr_executors(conf_fd, n))
+		goto fail;
+	*changed = clear_other_slots(socks_fd, ex);
+	if (put_executors(socks_fd, ex, changed))
+		goto out;
+	/* more: only now that their sockets are in place */
+	if (n != conf.nr_executors) {
+		if (set_nr_executors(conf_fd, n))
+			goto fail;
+		*changed = true;
+	}
+	/* a new group (the application restarted) has no program yet */
+	if (executors_attach(ex, prog_fd, &done))
+		goto out;
+	if (write_records(info_fd, execs_fd, ex))
+		goto fail;
+	err = 0;
+	goto out;
+fail:
+	fp_error("cannot update the policy's maps under %s: %s", dir,
+		 fp_strerror(-errno));
+out:
+	close_fds((int[]){socks_fd, conf_fd, info_fd, execs_fd, prog_fd}, 5);
+	return err;
 }

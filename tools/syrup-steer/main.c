@@ -36,7 +36,8 @@ static const char doc[] =
 	"second\n"
 	"    syrup-steer set -P 9000 threshold=512       # a parameter, live\n"
 	"    syrup-steer detach -P 9000        # the kernel's hashing is "
-	"back\n";
+	"back\n"
+	"    syrup-steer daemon                # policies follow restarts\n";
 
 const struct argp_option port_options[] = {
 	{"port", 'P', "PORT", 0, "The port (required)", 0},
@@ -118,7 +119,8 @@ const char *layer_name(__u32 layer)
 }
 
 static const struct fp_command *const commands[] = {
-	&attach_cmd, &detach_cmd, &status_cmd, &stats_cmd, &set_cmd, NULL,
+	&attach_cmd, &detach_cmd, &status_cmd, &stats_cmd,
+	&set_cmd,    &daemon_cmd, NULL,
 };
 
 static const struct fp_tool tool = {

@@ -19,10 +19,12 @@
 #include "syrup.h"
 #include "syrup-steer.h"
 
-#define SYRUP_PIN_ROOT FP_BPFFS "/syrup"
-#define PROTO_UDP      17
-#define PROTO_TCP      6
-#define SYRUP_MAX_ARGS 64 /* --param, --pid, KEY=VALUE */
+#define SYRUP_PIN_ROOT	  FP_BPFFS "/syrup"
+#define PROTO_UDP	  17
+#define PROTO_TCP	  6
+#define SYRUP_MAX_ARGS	  64 /* --param, --pid, KEY=VALUE */
+#define SYRUP_RUN_DIR	  "/run/syrup"
+#define SYRUP_DAEMON_LOCK SYRUP_RUN_DIR "/daemon.pid" /* flock'd by it */
 
 /* Long options without a letter. */
 enum {
@@ -67,7 +69,7 @@ const char *proto_name(__u8 proto);
 const char *layer_name(__u32 layer);
 
 extern const struct fp_command attach_cmd, detach_cmd, status_cmd, stats_cmd,
-	set_cmd;
+	set_cmd, daemon_cmd;
 
 /* ---- settings.c: built-in policies, parameters, KEY=VALUE ----------- */
 
@@ -137,10 +139,11 @@ struct executors {
 
 /*
  * The sockets bound to the port (in the given processes, or all), by pid
- * then fd, each taken with pidfd_getfd. Prints why not and returns 1.
+ * then fd, each taken with pidfd_getfd. Prints why not and returns 1;
+ * with none_ok (the daemon, between two servers) no socket is no error.
  */
 int executors_find_sockets(struct executors *ex, const struct port_sel *sel,
-			   const pid_t *pids, int nr_pids);
+			   const pid_t *pids, int nr_pids, bool none_ok);
 /* --cpus LIST, or every online CPU. Prints why not and returns 1. */
 int executors_find_cpus(struct executors *ex, const char *list);
 /* Executor i's socket (or CPU queue) into the policy's map; prints, 1. */
@@ -154,6 +157,14 @@ int executors_attach(const struct executors *ex, int prog_fd, int *done);
 /* Takes the program off each socket's group again (best effort). */
 void executors_detach(const struct executors *ex);
 void executors_close(struct executors *ex);
+/*
+ * Makes the port pinned in dir steer to ex, as found again (the daemon):
+ * its socks map holds exactly ex's sockets in order, conf, info and execs
+ * say how many and which, and the policy is on each socket's group (a new
+ * group, after a restart, has none). *changed says if the socks map or
+ * the count moved. Prints why not, 1.
+ */
+int executors_sync(const char *dir, const struct executors *ex, bool *changed);
 /* SO_DETACH_REUSEPORT_BPF: 0 (also when nothing was attached) or -errno. */
 int reuseport_detach(int sfd);
 
@@ -227,6 +238,11 @@ int thread_detach(void);
 int thread_set(const char *const *settings, int n);
 /* Prints the thread layer if attached; false if it is not. */
 bool thread_status(bool json, bool first);
+
+/* ---- daemon.c: syrup-steer daemon ----------------------------------- */
+
+/* The pid of the running daemon (1 if unknown), or 0 if none runs. */
+int daemon_running(void);
 
 /* ---- status.c ------------------------------------------------------- */
 
