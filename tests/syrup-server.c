@@ -43,6 +43,7 @@ static int nr_workers;
 static long short_us, long_us = 1000;
 static const char *long_prefix;
 static int close_worker = -1;
+static int first_worker; /* --first-worker: worker i replies w=K+i */
 static bool pin;
 
 static void usage(void)
@@ -50,7 +51,8 @@ static void usage(void)
 	fprintf(stderr, "usage: syrup-server --port PORT [--workers N] "
 			"[--proto udp|tcp|both] [--v6]\n"
 			"                    [--short-us US] [--long-us US] "
-			"[--long-prefix STR] [--close-worker K] [--pin]\n");
+			"[--long-prefix STR] [--close-worker K] [--pin]\n"
+			"                    [--first-worker K]\n");
 	exit(64);
 }
 
@@ -222,6 +224,7 @@ static void parse_args(int argc, char **argv, struct server_opts *o)
 		{"long-prefix", required_argument, NULL, 'L'},
 		{"close-worker", required_argument, NULL, 'c'},
 		{"pin", no_argument, NULL, 'x'},
+		{"first-worker", required_argument, NULL, 'f'},
 		{},
 	};
 	int opt;
@@ -257,6 +260,9 @@ static void parse_args(int argc, char **argv, struct server_opts *o)
 		case 'c':
 			close_worker = atoi(optarg);
 			break;
+		case 'f':
+			first_worker = atoi(optarg);
+			break;
 		case 'x':
 			pin = true; /* worker i on CPU i % CPUs */
 			break;
@@ -279,7 +285,7 @@ static int open_sockets(const struct server_opts *o)
 		for (int i = 0; i < o->n; i++) {
 			struct worker *w = &workers[nr_workers];
 
-			w->idx = i;
+			w->idx = first_worker + i;
 			w->tcp = is_tcp;
 			w->fd = open_socket(is_tcp, o->v6, o->port);
 			if (w->fd < 0) {
