@@ -203,7 +203,7 @@ static void print_attached(const struct attach *a)
 	fp_json_init(&j, stdout);
 	if (pinned_read(a->dir, &p))
 		return;
-	status_print(&p, fp_opts.json ? &j : NULL);
+	status_print(&p, NULL, fp_opts.json ? &j : NULL);
 	pinned_close(&p);
 }
 

@@ -63,6 +63,7 @@ struct daemon {
 	struct bpf_link *links[4];
 	struct ring_buffer *rb;
 	int home_ns, ino_fd, sig_fd, lock_fd;
+	int root_wd; /* inotify on the pin root; -1 while it does not exist */
 	bool reload; /* the pin root changed */
 	struct followed f[SYRUP_WATCH_PORTS];
 	int n;
@@ -266,12 +267,35 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/*
+ * The pin root comes and goes (the last detach removes it): watch bpffs
+ * for its creation and the root itself for ports attached and detached.
+ */
+static void watch_root(struct daemon *d)
+{
+	if (d->root_wd < 0)
+		d->root_wd = inotify_add_watch(
+			d->ino_fd, SYRUP_PIN_ROOT,
+			IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+				IN_ONLYDIR);
+}
+
 static void drain_inotify(struct daemon *d)
 {
-	char buf[4096];
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t len;
 
-	while (read(d->ino_fd, buf, sizeof(buf)) > 0)
-		;
+	while ((len = read(d->ino_fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			if (ev->wd == d->root_wd && (ev->mask & IN_IGNORED))
+				d->root_wd = -1;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	watch_root(d);
 	d->reload = true;
 }
 
@@ -359,14 +383,12 @@ static int setup(struct daemon *d)
 	if (!d->rb)
 		return fp_error("cannot read the ring buffer: %s",
 				fp_strerror(-errno));
-	mkdir(SYRUP_PIN_ROOT, 0700);
 	d->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d->ino_fd < 0 ||
-	    inotify_add_watch(d->ino_fd, SYRUP_PIN_ROOT,
-			      IN_CREATE | IN_DELETE | IN_MOVED_FROM |
-				      IN_MOVED_TO | IN_ONLYDIR) < 0)
-		return fp_error("cannot watch %s: %s", SYRUP_PIN_ROOT,
+	    inotify_add_watch(d->ino_fd, FP_BPFFS, IN_CREATE | IN_ONLYDIR) < 0)
+		return fp_error("cannot watch %s: %s", FP_BPFFS,
 				strerror(errno));
+	watch_root(d);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -421,6 +443,7 @@ static int do_daemon(const void *opts)
 		.ino_fd = -1,
 		.sig_fd = -1,
 		.lock_fd = -1,
+		.root_wd = -1,
 	};
 	__u64 rescan = 0;
 	int err = 1;

@@ -2,13 +2,65 @@
 /* syrup-steer status: every port under a policy, its layer and executors. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "steer.h"
 
-static void status_json(const struct pinned *p, __u32 closed, struct fp_json *j)
+/*
+ * Sockets of the port's group (in its namespace) that are not executors:
+ * they joined after attach, or the server restarted. -1 when unknown.
+ */
+static int not_executors(const struct pinned *p)
+{
+	struct fp_socket_query q = {.proto = p->info.proto,
+				    .port = p->info.port};
+	uint64_t ino[SYRUP_MAX_EXECUTORS * 4];
+	int home = -1, n, extra = 0;
+
+	if (p->info.netns[0]) {
+		home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (home < 0 || fp_netns_enter(p->info.netns)) {
+			if (home >= 0)
+				close(home);
+			return -1;
+		}
+	}
+	n = fp_port_inodes(&q, ino, (int)(sizeof(ino) / sizeof(ino[0])));
+	if (home >= 0) {
+		if (setns(home, CLONE_NEWNET))
+			n = -1;
+		close(home);
+	}
+	for (int i = 0; i < n; i++) {
+		bool known = false;
+
+		for (__u32 k = 0; k < p->info.nr_executors && !known; k++)
+			known = p->execs[k].inode == ino[i] &&
+				pinned_executor_open(p, k);
+		extra += !known;
+	}
+	return n < 0 ? -1 : extra;
+}
+
+void status_follow(const struct pinned *p, int daemon_pid, struct follow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->daemon_pid = daemon_pid;
+	if (p->info.layer != SYRUP_LAYER_SOCKET || daemon_pid)
+		return;
+	for (__u32 i = 0; i < p->info.nr_executors; i++)
+		f->closed += !pinned_executor_open(p, i);
+	f->joined = not_executors(p);
+	f->stale = f->closed || f->joined > 0;
+}
+
+static void status_json(const struct pinned *p, __u32 closed,
+			const struct follow *f, struct fp_json *j)
 {
 	const struct syrup_info *in = &p->info;
 	bool xdp = in->layer == SYRUP_LAYER_XDP;
@@ -28,6 +80,8 @@ static void status_json(const struct pinned *p, __u32 closed, struct fp_json *j)
 	fp_json_kv_string(j, "pins", p->dir);
 	fp_json_kv_u64(j, "attached_at_s", in->attached_at);
 	fp_json_kv_u64(j, "closed", closed);
+	fp_json_kv_bool(j, "followed", f && f->daemon_pid);
+	fp_json_kv_bool(j, "stale", f && f->stale);
 	fp_json_key(j, "executors");
 	fp_json_array_begin(j);
 	for (__u32 i = 0; i < in->nr_executors; i++) {
@@ -52,7 +106,32 @@ static void status_json(const struct pinned *p, __u32 closed, struct fp_json *j)
 	fp_json_newline(j);
 }
 
-void status_print(const struct pinned *p, struct fp_json *j)
+/* The daemon follows the port, or what it would have changed. */
+static void print_follow(const struct pinned *p, const struct follow *f)
+{
+	if (!f || p->info.layer != SYRUP_LAYER_SOCKET)
+		return;
+	if (f->daemon_pid) {
+		printf("  followed by syrup-steer daemon (pid %d)\n",
+		       f->daemon_pid);
+		return;
+	}
+	if (!f->stale)
+		return;
+	printf("  stale executors:");
+	if (f->joined > 0)
+		printf(" %d socket%s on the port %s not executors%s", f->joined,
+		       f->joined == 1 ? "" : "s", f->joined == 1 ? "is" : "are",
+		       f->closed ? "," : "");
+	if (f->closed)
+		printf(" %u executor%s closed", f->closed,
+		       f->closed == 1 ? "" : "s");
+	printf(" (run 'syrup-steer daemon' to follow the application, or "
+	       "detach and attach again)\n");
+}
+
+void status_print(const struct pinned *p, const struct follow *f,
+		  struct fp_json *j)
 {
 	const struct syrup_info *in = &p->info;
 	__u32 closed = 0;
@@ -60,7 +139,7 @@ void status_print(const struct pinned *p, struct fp_json *j)
 	for (__u32 i = 0; i < in->nr_executors; i++)
 		closed += !pinned_executor_open(p, i);
 	if (j) {
-		status_json(p, closed, j);
+		status_json(p, closed, f, j);
 		return;
 	}
 	printf("%s/%u: policy %s, %s layer", proto_name(in->proto), in->port,
@@ -90,11 +169,14 @@ void status_print(const struct pinned *p, struct fp_json *j)
 		       pinned_executor_open(p, i) ? "open"
 						  : "closed (slot kept)");
 	}
+	print_follow(p, f);
 }
 
 /* Shows the port pinned under `name` (in the pin root); false if none. */
-static bool show_one(const char *name, bool first, struct fp_json *j)
+static bool show_one(const char *name, bool first, int daemon_pid,
+		     struct fp_json *j)
 {
+	struct follow f;
 	char dir[512];
 	struct pinned p;
 
@@ -111,7 +193,8 @@ static bool show_one(const char *name, bool first, struct fp_json *j)
 	}
 	if (!first && !j)
 		printf("\n");
-	status_print(&p, j);
+	status_follow(&p, daemon_pid, &f);
+	status_print(&p, &f, j);
 	pinned_close(&p);
 	return true;
 }
@@ -120,7 +203,7 @@ static int do_status(const void *opts)
 {
 	struct dirent **names = NULL;
 	struct fp_json j;
-	int n, shown = 0;
+	int n, shown = 0, daemon_pid = daemon_running();
 
 	(void)opts;
 	fp_json_init(&j, stdout);
@@ -131,7 +214,7 @@ static int do_status(const void *opts)
 				strerror(errno),
 				errno == EACCES ? " (run as root)" : "");
 	for (int i = 0; i < n; i++) {
-		shown += show_one(names[i]->d_name, !shown,
+		shown += show_one(names[i]->d_name, !shown, daemon_pid,
 				  fp_opts.json ? &j : NULL);
 		free(names[i]);
 	}
@@ -144,8 +227,10 @@ static int do_status(const void *opts)
 }
 
 static const char doc[] =
-	"Show every port under a policy: layer, policy, executors; and the "
-	"thread layer: its cgroup, CPUs, counters, and whether sched_ext "
+	"Show every port under a policy: layer, policy, executors, and "
+	"whether syrup-steer daemon follows them (without it, stale executors "
+	"are pointed out); and the thread layer: its cgroup, CPUs, counters, "
+	"and whether sched_ext "
 	"still runs it."
 	"\v"
 	"EXAMPLES:\n"

@@ -246,7 +246,18 @@ int daemon_running(void);
 
 /* ---- status.c ------------------------------------------------------- */
 
+/* Whether a port's executors are still its group (socket layer). */
+struct follow {
+	int daemon_pid; /* syrup-steer daemon follows it; 0: none runs */
+	bool stale;	/* no daemon, and one of these: */
+	int joined;	/* sockets on the port that are not executors */
+	__u32 closed;	/* executors closed */
+};
+
+/* Fills f for p: followed, or (no daemon) how stale. */
+void status_follow(const struct pinned *p, int daemon_pid, struct follow *f);
 /* One port as `status` shows it: a table, or a JSON object when j. */
-void status_print(const struct pinned *p, struct fp_json *j);
+void status_print(const struct pinned *p, const struct follow *f,
+		  struct fp_json *j);
 
 #endif
