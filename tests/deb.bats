@@ -42,6 +42,7 @@ needs_deb() {
 		usr/share/man/man8/bmc-attach.8.gz usr/include/fastpath/syrup.h \
 		usr/include/fastpath/xrp.h usr/include/fastpath/syrup-sched.h \
 		usr/lib/systemd/system/bmc-attach@.service \
+		usr/lib/systemd/system/syrup-steer.service \
 		usr/share/bash-completion/completions/syrup-steer \
 		usr/share/zsh/vendor-completions/_syrup-steer \
 		usr/share/doc/fastpath/copyright etc/default/fastpath-bmc; do
@@ -67,9 +68,12 @@ needs_deb() {
 		assert_output --partial "$version"
 	done
 	grep -q '^ExecStart=/usr/sbin/bmc-attach' /usr/lib/systemd/system/bmc-attach@.service
+	grep -q '^ExecStart=/usr/sbin/syrup-steer daemon$' /usr/lib/systemd/system/syrup-steer.service
 	[ -f /etc/default/fastpath-bmc ]
 	# the unit is installed, not enabled or started
 	run systemctl is-enabled bmc-attach@lo.service
+	assert_failure
+	run systemctl is-enabled syrup-steer.service
 	assert_failure
 	dpkg --purge fastpath >/dev/null
 	rm -f "$BATS_FILE_TMPDIR/installed"
@@ -77,5 +81,6 @@ needs_deb() {
 		[ ! -e /usr/sbin/"$t" ] || fail "/usr/sbin/$t is left"
 	done
 	[ ! -e /usr/include/fastpath ] && [ ! -e /etc/default/fastpath-bmc ] &&
-		[ ! -e /usr/lib/systemd/system/bmc-attach@.service ]
+		[ ! -e /usr/lib/systemd/system/bmc-attach@.service ] &&
+		[ ! -e /usr/lib/systemd/system/syrup-steer.service ]
 }

@@ -20,6 +20,8 @@ setup_file() {
 }
 
 teardown_file() {
+	# a syrup-steer daemon a failed test left running
+	[ -f "$DEST/syrup.pid" ] && kill "$(cat "$DEST/syrup.pid")" 2>/dev/null
 	bmc-attach --detach "$IF_A" >/dev/null 2>&1 || true
 	ip link del "$IF_A" 2>/dev/null || true
 	rm -rf "/sys/fs/bpf/bmc/$IF_A"
@@ -74,4 +76,33 @@ exec_line() {
 	# reboot's empty bpffs) must succeed too.
 	run $(exec_line ExecStop "$IF_A")
 	assert_success
+}
+
+syrup_unit() { echo "$DEST/usr/lib/systemd/system/syrup-steer.service"; }
+
+@test "syrup-steer.service is installed and systemd-analyze verify accepts it" {
+	[ -f "$(syrup_unit)" ]
+	run grep -c "^ExecStart=$FP_BUILD/syrup-steer daemon$" "$(syrup_unit)"
+	assert_output 1
+	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
+	run systemd-analyze verify --man=no "$(syrup_unit)"
+	assert_success
+	refute_output
+}
+
+@test "syrup-steer.service's daemon runs in the foreground and ends on SIGTERM, as a stop does" {
+	local log=$DEST/syrup.log pid
+	# the unit's ExecStart as systemd runs it (Type=simple: foreground)
+	(
+		$(sed -n 's/^ExecStart=//p' "$(syrup_unit)") >"$log" 2>&1 3>&- &
+		echo $! >"$DEST/syrup.pid"
+	)
+	pid=$(cat "$DEST/syrup.pid")
+	fp_wait_for grep -q '^syrup-steer daemon: following' "$log"
+	kill -0 "$pid"
+	kill -TERM "$pid"
+	fp_wait_for bash -c "! kill -0 $pid 2>/dev/null"
+	rm -f "$DEST/syrup.pid"
+	run cat "$log"
+	assert_line "syrup-steer daemon: exiting; the policies stay attached"
 }
