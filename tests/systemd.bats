@@ -91,10 +91,11 @@ syrup_unit() { echo "$DEST/usr/lib/systemd/system/syrup-steer.service"; }
 }
 
 @test "syrup-steer.service's daemon runs in the foreground and ends on SIGTERM, as a stop does" {
-	local log=$DEST/syrup.log pid
+	local log=$DEST/syrup.log pid cmd
 	# the unit's ExecStart as systemd runs it (Type=simple: foreground)
+	read -ra cmd <<<"$(sed -n 's/^ExecStart=//p' "$(syrup_unit)")"
 	(
-		$(sed -n 's/^ExecStart=//p' "$(syrup_unit)") >"$log" 2>&1 3>&- &
+		"${cmd[@]}" >"$log" 2>&1 3>&- &
 		echo $! >"$DEST/syrup.pid"
 	)
 	pid=$(cat "$DEST/syrup.pid")
