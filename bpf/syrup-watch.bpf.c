@@ -22,6 +22,9 @@
 #include <bpf/bpf_helpers.h>
 
 #include "syrup-steer.h"
+#include "metadata.h"
+
+FASTPATH_METADATA("syrup-steer");
 
 #define PROTO_TCP_  6
 #define TCP_LISTEN_ 10

@@ -108,9 +108,9 @@ teardown() {
 }
 
 @test "daemon: usage errors exit 64, and a second daemon is refused" {
-	run syrup-steer daemon --interval 0
+	run syrup-steer daemon --rescan 0
 	assert_failure 64
-	assert_output --partial "invalid interval '0'"
+	assert_output --partial "invalid --rescan '0'"
 	run syrup-steer daemon extra
 	assert_failure 64
 	run syrup-steer daemon

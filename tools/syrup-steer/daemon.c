@@ -9,7 +9,7 @@
  * the followed ports through a ring buffer, inotify on the pin root says
  * when a port is attached or detached; each report makes the daemon find
  * the port's executors again (executors_find_sockets, as attach does) and
- * bring the pins up to date (executors_sync). A slow re-scan (--interval)
+ * bring the pins up to date (executors_sync). A slow re-scan (--rescan)
  * catches anything missed. The daemon adds nothing to a packet's path.
  *
  * Its programs hang on bpf_links it holds, never pinned: when it ends
@@ -42,7 +42,7 @@
 #define NR_FOLLOWUPS	  2
 
 struct daemon_opts {
-	unsigned int interval; /* seconds between safety re-scans */
+	unsigned int rescan; /* seconds between safety re-scans */
 };
 
 /* One port under a socket-layer policy. */
@@ -466,7 +466,7 @@ static int do_daemon(const void *opts)
 			for (int i = 0; i < d.n; i++)
 				if (!d.f[i].due_ns)
 					d.f[i].due_ns = now_ns();
-			rescan = now_ns() + d.o->interval * 1000000000ULL;
+			rescan = now_ns() + d.o->rescan * 1000000000ULL;
 		}
 		if (d.reload)
 			reload(&d);
@@ -508,7 +508,7 @@ static const char doc[] =
 	"    systemctl enable --now syrup-steer  # the same, as a service\n";
 
 static const struct argp_option options[] = {
-	{"interval", 'i', "SECS", 0,
+	{"rescan", OPT_RESCAN, "SECS", 0,
 	 "Look at every port also every SECS seconds (default 30)", 0},
 	{},
 };
@@ -519,13 +519,13 @@ static error_t parse_daemon(int key, char *arg, struct argp_state *state)
 	uint64_t v;
 
 	switch (key) {
-	case 'i':
+	case OPT_RESCAN:
 		if (fp_parse_u64(arg, 1, 86400, &v))
 			argp_error(state,
-				   "invalid interval '%s': want 1..86400 "
+				   "invalid --rescan '%s': want 1..86400 "
 				   "seconds",
 				   arg);
-		o->interval = (unsigned int)v;
+		o->rescan = (unsigned int)v;
 		return 0;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
@@ -539,7 +539,7 @@ static const struct argp argp = {
 	options, parse_daemon, NULL, doc, json_children, NULL, NULL,
 };
 
-static const struct daemon_opts defaults = {.interval = 30};
+static const struct daemon_opts defaults = {.rescan = 30};
 
 const struct fp_command daemon_cmd = {
 	.name = "daemon",

@@ -36,6 +36,7 @@ enum {
 	OPT_MODE,
 	OPT_POLICY,
 	OPT_CGROUP,
+	OPT_RESCAN,
 };
 
 /* ---- main.c: the command line every command shares ----------------- */
