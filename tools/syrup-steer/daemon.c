@@ -65,6 +65,7 @@ struct daemon {
 	int home_ns, ino_fd, sig_fd, lock_fd;
 	int root_wd; /* inotify on the pin root; -1 while it does not exist */
 	bool reload; /* the pin root changed */
+	int reload_tries; /* a port dir without its info: an attach pinning */
 	struct followed f[SYRUP_WATCH_PORTS];
 	int n;
 };
@@ -126,14 +127,30 @@ static int enter_netns(const struct followed *f)
 	return f->netns[0] ? fp_netns_enter(f->netns) : 0;
 }
 
+static bool pins_there(const char *dir)
+{
+	int fd = fp_pin_open(dir, "info");
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static void look(struct daemon *d, struct followed *f)
 {
 	struct port_sel sel = {.port = f->port, .proto = f->proto};
 	struct executors ex = {0};
 	__u32 cookie_key = SYRUP_DISPATCH_KEY(f->proto, f->port);
 	bool changed = false;
-	int err;
+	int err, lock = pinned_lock(f->dir);
 
+	/* detached meanwhile: inotify says so next */
+	if (lock < 0 || !pins_there(f->dir)) {
+		if (lock >= 0)
+			close(lock);
+		return;
+	}
 	err = enter_netns(f) ||
 	      executors_find_sockets(&ex, &sel, NULL, 0, true) ||
 	      executors_sync(f->dir, &ex, &changed);
@@ -150,6 +167,7 @@ static void look(struct daemon *d, struct followed *f)
 	if (!err)
 		f->nr = (__u32)ex.n;
 	executors_close(&ex);
+	close(lock);
 }
 
 /* ---- the followed ports: what the pin root holds -------------------- */
@@ -222,9 +240,10 @@ static void reload(struct daemon *d)
 		if (!strncmp(name, "udp-", 4) || !strncmp(name, "tcp-", 4)) {
 			snprintf(dir, sizeof(dir), "%s/%s", SYRUP_PIN_ROOT,
 				 name);
-			/* an attach still pinning: its info comes next */
+			/* an attach still pinning: its info comes next (for
+			 * a second; a broken dir waits for the re-scan) */
 			if (pinned_read(dir, &p))
-				d->reload = true;
+				d->reload = ++d->reload_tries < 50;
 			else if (p.info.layer == SYRUP_LAYER_SOCKET)
 				follow(d, &p);
 			pinned_close(&p);
@@ -297,6 +316,7 @@ static void drain_inotify(struct daemon *d)
 	}
 	watch_root(d);
 	d->reload = true;
+	d->reload_tries = 0;
 }
 
 /* The ports whose look is due; the time to the next one (ms), -1: none. */
@@ -463,6 +483,7 @@ static int do_daemon(const void *opts)
 
 		if (now_ns() >= rescan) {
 			d.reload = true;
+			d.reload_tries = 0;
 			for (int i = 0; i < d.n; i++)
 				if (!d.f[i].due_ns)
 					d.f[i].due_ns = now_ns();
@@ -474,8 +495,14 @@ static int do_daemon(const void *opts)
 		/* an attach half-way through its pins: look again soon */
 		if (d.reload && (timeout < 0 || timeout > 20))
 			timeout = 20;
-		if (timeout < 0 || timeout > 1000)
-			timeout = 1000;
+		/* idle: sleep until the re-scan */
+		if (timeout < 0) {
+			__u64 now = now_ns();
+
+			timeout = rescan > now
+					  ? (int)((rescan - now) / 1000000 + 1)
+					  : 0;
+		}
 		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
 			fp_error("poll: %s", strerror(errno));
 			goto cleanup;

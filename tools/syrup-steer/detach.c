@@ -91,7 +91,7 @@ static int do_detach(const void *opts)
 	const struct detach_opts *o = opts;
 	const struct port_sel *sel = &o->sel;
 	struct pinned p;
-	int released = 0, err;
+	int released = 0, err, lock;
 
 	if (o->thread)
 		return thread_detach();
@@ -103,6 +103,8 @@ static int do_detach(const void *opts)
 		return 1;
 	if (pinned_open_port(sel, &p))
 		return 1;
+	/* a running daemon must not put the policy back meanwhile */
+	lock = pinned_lock(p.dir);
 	if (p.info.layer == SYRUP_LAYER_SOCKET)
 		released = release_sockets(&p, sel->netns);
 	pinned_close(&p);
@@ -114,6 +116,8 @@ static int do_detach(const void *opts)
 		dispatcher_remove(xdir, p.info.proto, p.info.port);
 	}
 	err = fp_pin_dir_remove(p.dir, FP_BPFFS);
+	if (lock >= 0)
+		close(lock);
 	if (err && err != -ENOENT)
 		return fp_error("cannot remove %s: %s", p.dir,
 				fp_strerror(err));

@@ -5,8 +5,10 @@
  * attach and read back by every other command.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -17,6 +19,21 @@
 void port_dir(char *buf, size_t len, __u8 proto, __u16 port)
 {
 	snprintf(buf, len, "%s/%s-%u", SYRUP_PIN_ROOT, proto_name(proto), port);
+}
+
+int pinned_lock(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 void pinned_close(struct pinned *p)

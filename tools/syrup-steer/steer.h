@@ -180,6 +180,13 @@ struct pinned {
 
 /* /sys/fs/bpf/syrup/PROTO-PORT */
 void port_dir(char *buf, size_t len, __u8 proto, __u16 port);
+/*
+ * Waits for and takes the port's lock (flock on its pin dir): detach holds
+ * it from taking the policy off to removing the pins, the daemon while it
+ * updates them, so it never puts back a policy being detached. The fd
+ * (close it to unlock), or -errno.
+ */
+int pinned_lock(const char *dir);
 /* Reads a port's pins into p (fds -1 when missing). 0 or -errno. */
 int pinned_read(const char *dir, struct pinned *p);
 void pinned_close(struct pinned *p);
