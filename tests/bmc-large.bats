@@ -9,23 +9,7 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	command -v bmc-attach >/dev/null || skip "bmc-attach is not built"
-	command -v memcached >/dev/null || skip "memcached is not installed"
-	fp_mounts
-	NS_S=$(fp_name blgs)
-	NS_C=$(fp_name blgc)
-	IF_S=$(fp_name bls)
-	IF_C=$(fp_name blc)
-	NET=10.$((200 + RANDOM % 50)).$((RANDOM % 250))
-	S4=$NET.1
-	C4=$NET.2
-	S6=fd00::a
-	PORT=11211
-	PIDFILE=$(mktemp -u /tmp/fp-bmc-large.XXXXXX)
-	export NS_S NS_C IF_S IF_C S4 C4 S6 PORT PIDFILE
-
-	fp_veth_pair "$NS_S" "$NS_C" "$IF_S" "$IF_C" "$S4" "$C4"
-	ip netns exec "$NS_C" xdp-pass "$IF_C"
+	fp_bmc_bed blg
 	fp_memcached_start "$NS_S" "$S4" "$PORT" "$PIDFILE"
 	bmc-attach attach "$IF_S" -P "$PORT" --cache-size 16M --netns "$NS_S" \
 		--mode native

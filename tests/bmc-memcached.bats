@@ -9,24 +9,7 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	command -v bmc-attach >/dev/null || skip "bmc-attach is not built"
-	command -v memcached >/dev/null || skip "memcached is not installed"
-	fp_mounts
-	NS_S=$(fp_name bmcs)
-	NS_C=$(fp_name bmcc)
-	IF_S=$(fp_name bms)
-	IF_C=$(fp_name bmc)
-	NET=10.$((200 + RANDOM % 50)).$((RANDOM % 250))
-	S4=$NET.1
-	C4=$NET.2
-	S6=fd00::a
-	PORT=11211
-	PIDFILE=$(mktemp -u /tmp/fp-bmc-memcached.XXXXXX)
-	export NS_S NS_C IF_S IF_C S4 C4 S6 PORT PIDFILE
-
-	fp_veth_pair "$NS_S" "$NS_C" "$IF_S" "$IF_C" "$S4" "$C4"
-	# XDP_TX replies reach the client's veth only if it runs XDP itself.
-	ip netns exec "$NS_C" xdp-pass "$IF_C"
+	fp_bmc_bed bmc
 	start_memcached
 	bmc-attach "$IF_S" -P "$PORT" --cache-size 16M --netns "$NS_S"
 }

@@ -10,23 +10,8 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	command -v bmc-attach >/dev/null || skip "bmc-attach is not built"
-	command -v memcached >/dev/null || skip "memcached is not installed"
-	fp_mounts
-	NS_S=$(fp_name bwms)
-	NS_C=$(fp_name bwmc)
-	IF_S=$(fp_name bws)
-	IF_C=$(fp_name bwc)
-	NET=10.$((200 + RANDOM % 50)).$((RANDOM % 250))
-	S4=$NET.1
-	C4=$NET.2
-	PORT=11211
-	PIDFILE=$(mktemp -u /tmp/fp-bmc-warm.XXXXXX)
-	S=${FP_TTL_SCALE:-1}
-	export NS_S NS_C IF_S IF_C S4 C4 PORT PIDFILE S
-	fp_veth_pair "$NS_S" "$NS_C" "$IF_S" "$IF_C" "$S4" "$C4"
-	ip netns exec "$NS_S" ip link set lo up
-	ip netns exec "$NS_C" xdp-pass "$IF_C"
+	fp_bmc_bed bwm
+	export S=${FP_TTL_SCALE:-1}
 }
 
 teardown_file() {

@@ -88,6 +88,30 @@ fp_memcached_start() {
 		FP_WAIT_SECS=20 fp_wait_for ip netns exec "$ns" mc-req "$addr" "$port" version
 }
 
+# fp_bmc_bed PREFIX: the BMC suites' test bed, or skip without bmc-attach or
+# memcached: namespaces NS_S (memcached's) and NS_C (the clients'), joined
+# by veth IF_S/IF_C with S4/C4 (and fd00::a/b, S6), xdp-pass on the
+# client's veth (XDP_TX replies reach it only then), PORT 11211 and a
+# PIDFILE name for memcached; all exported. Names start with PREFIX.
+fp_bmc_bed() {
+	command -v bmc-attach >/dev/null || skip "bmc-attach is not built"
+	command -v memcached >/dev/null || skip "memcached is not installed"
+	fp_mounts
+	NS_S=$(fp_name "${1}s")
+	NS_C=$(fp_name "${1}c")
+	IF_S=$(fp_name "${1:0:2}s")
+	IF_C=$(fp_name "${1:0:2}c")
+	local net=10.$((200 + RANDOM % 50)).$((RANDOM % 250))
+	S4=$net.1
+	C4=$net.2
+	S6=fd00::a
+	PORT=11211
+	PIDFILE=$(mktemp -u "/tmp/fp-$1.XXXXXX")
+	export NS_S NS_C IF_S IF_C S4 C4 S6 PORT PIDFILE
+	fp_veth_pair "$NS_S" "$NS_C" "$IF_S" "$IF_C" "$S4" "$C4"
+	ip netns exec "$NS_C" xdp-pass "$IF_C"
+}
+
 # fp_memcached_stop PIDFILE: until it is gone (a new one could not bind the
 # port before), then the pid file.
 fp_memcached_stop() {
