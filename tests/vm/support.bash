@@ -22,3 +22,16 @@ refuses() {
 	[ "${#lines[@]}" -eq 1 ] || fail "want one line, got: $output"
 	[[ "$output" =~ $want ]] || fail "want /$want/, got: $output"
 }
+
+# has_uring_bpf_ops: does this kernel have io_uring BPF ops (xrp-lookup's
+# kernel engine)? As xrp-lookup itself probes it, before any database.
+has_uring_bpf_ops() {
+	local probe
+	probe=$(xrp-lookup get -v --engine auto /dev/null 1 2>&1)
+	[[ "$probe" =~ io_uring_bpf_ops\ in\ kernel\ BTF\ \.+\ yes ]]
+}
+
+# has_sched_ext: can the thread layer run here (sched_ext, nothing loaded)?
+has_sched_ext() {
+	[ -d /sys/kernel/sched_ext ]
+}

@@ -2,7 +2,8 @@
 # syrup-steer's thread layer (attach --layer thread: the sched_ext scheduler
 # of bpf/syrup-thread.bpf.c, pinned under /sys/fs/bpf/syrup/thread/) on a
 # kernel with sched_ext (7.2 in the matrix): placement, another cgroup left
-# alone, hints, the watchdog, detach. Without sched_ext: a one-line refusal.
+# alone, hints, the watchdog, detach. tests/vm/suites runs this file only
+# where the kernel has sched_ext; refusals.bats checks the refusal elsewhere.
 # The workload is build/syrup-thread-run.
 
 load ../helpers
@@ -37,11 +38,6 @@ start_work() {
 	mkdir -p "$CG"
 	(echo "$BASHPID" >"$CG/cgroup.procs" && exec syrup-thread-run "$@") >"$T/work.out" 2>&1 &
 	WORK=$!
-}
-
-@test "syrup-thread: attach --layer thread refuses in one line where tests/vm/support.tsv says so" {
-	[ "$(expect 'syrup-steer --layer thread')" != works ] || skip "this kernel has sched_ext"
-	refuses 'syrup-steer --layer thread' syrup-steer attach --layer thread --cgroup "$CG" --policy rr
 }
 
 @test "syrup-thread: rr puts the cgroup's threads on CPU 1, not the other's; detach restores" {

@@ -4,8 +4,9 @@
 # it agree with pread and uring on 1- to 4-layer databases on loop devices;
 # absent keys, corrupt and truncated databases, out-of-range pointers and
 # misbehaving functions fail as they do on the other engines; the verifier
-# refuses a function that loops or reads out of bounds. Elsewhere
-# --engine kernel refuses in one line and the other tests skip.
+# refuses a function that loops or reads out of bounds. tests/vm/suites
+# runs this file only where the kernel has the hook; refusals.bats checks
+# the one-line refusal elsewhere.
 #
 # Kept short: under TCG every load of the program costs seconds (the range
 # function's verification about 15), so each case runs once.
@@ -55,17 +56,6 @@ keys_for() {
 	local n=$((31 ** $1))
 	echo 0 1 $((n - 1)) $((n / 2)) $((n / 3 + 7)) $((n * 5 / 7)) \
 		$n $((n + 12345)) 18446744073709551615
-}
-
-@test "the kernel engine is there with io_uring BPF ops, and refuses in one line elsewhere" {
-	if [ "$XK_HOOK" = 1 ]; then
-		run xrp-lookup get -v --engine auto /dev/null 1
-		assert_output --regexp "io_uring_bpf_ops in kernel BTF \.+ yes"
-		assert_output --partial "xrp-lookup: engine auto: using kernel (io_uring BPF ops"
-		return
-	fi
-	refuses "xrp-lookup --engine kernel" xrp-lookup get --engine kernel /dev/null 1
-	[ "$output" = "xrp-lookup: engine kernel: needs Linux 7.1 or newer with CONFIG_IO_URING_BPF_OPS (this kernel, $(uname -r), has no io_uring_bpf_ops in its BTF); use --engine uring or --engine auto" ]
 }
 
 @test "get through the kernel engine agrees with pread and uring, 1 to 4 layers, absent keys too" {
