@@ -19,6 +19,7 @@
 #include "privileges.h"
 #include "probe.h"
 #include "require.h"
+#include "file.h"
 #include "setup.h"
 #include "signals.h"
 #include "sockets.h"

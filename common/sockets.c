@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "sockets.h"
 
 #ifndef SO_COOKIE
@@ -251,14 +252,7 @@ uint64_t fp_socket_cookie(int fd)
 void fp_proc_comm(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	buf[0] = '\0';
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
+	fp_read_line(path, buf, len);
 }

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "file.h"
 #include "log.h"
 #include "bmc.h"
 #include "syrup.h"
@@ -474,18 +475,6 @@ static void scan_syrup(const struct netns_table *t, struct entry *e)
 
 /* ---- syrup-steer's thread layer: /sys/fs/bpf/syrup/thread/ ---- */
 
-static void read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-
-	buf[0] = '\0';
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-}
-
 /*
  * Attached while sched_ext runs the scheduler attach enabled (its name,
  * and the enable_seq recorded then); stale once the kernel unloaded it.
@@ -515,9 +504,9 @@ static void scan_thread(struct entry *e)
 	e->attached_at = in.attached_at;
 	/* its programs have no link of their own: name the tool from info */
 	snprintf(e->tool, sizeof(e->tool), "syrup-steer");
-	read_line("/sys/kernel/sched_ext/state", state, sizeof(state));
-	read_line("/sys/kernel/sched_ext/root/ops", ops, sizeof(ops));
-	read_line("/sys/kernel/sched_ext/enable_seq", seq, sizeof(seq));
+	fp_read_line("/sys/kernel/sched_ext/state", state, sizeof(state));
+	fp_read_line("/sys/kernel/sched_ext/root/ops", ops, sizeof(ops));
+	fp_read_line("/sys/kernel/sched_ext/enable_seq", seq, sizeof(seq));
 	if (!strcmp(state, "enabled") && !strcmp(ops, SYRUP_THREAD_OPS_NAME) &&
 	    strtoull(seq, NULL, 10) == in.enable_seq) {
 		set_state(e, STATE_ATTACHED, "policy %s on cgroup %s",

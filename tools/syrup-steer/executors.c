@@ -122,19 +122,14 @@ int executors_find_sockets(struct executors *ex, const struct port_sel *sel,
 /* The machine's online CPUs, as the kernel lists them. */
 static int online_cpus(int *cpus, int max)
 {
-	char buf[256] = "";
-	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
-	int n;
+	char buf[256];
+	int n, err;
 
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		fp_error("cannot read the online CPUs: %s",
-			 fp_strerror(-errno));
-		if (f)
-			fclose(f);
+	err = fp_read_line("/sys/devices/system/cpu/online", buf, sizeof(buf));
+	if (err) {
+		fp_error("cannot read the online CPUs: %s", fp_strerror(err));
 		return -1;
 	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
 	n = fp_parse_cpu_list(buf, SYRUP_MAX_EXECUTORS - 1, cpus, max);
 	if (n < 0)
 		fp_error("cannot parse the online CPUs '%s' (give --cpus)",

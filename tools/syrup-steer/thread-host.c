@@ -28,26 +28,13 @@
 
 /* ---- sched_ext's sysfs ---------------------------------------------- */
 
-/* The first line of a file, without its newline; "" when unreadable. */
-static void read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-
-	buf[0] = '\0';
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-}
-
 void scx_read(struct scx_sysfs *s)
 {
 	char seq[32];
 
-	read_line(SCX_SYSFS "/state", s->state, sizeof(s->state));
-	read_line(SCX_SYSFS "/root/ops", s->ops, sizeof(s->ops));
-	read_line(SCX_SYSFS "/enable_seq", seq, sizeof(seq));
+	fp_read_line(SCX_SYSFS "/state", s->state, sizeof(s->state));
+	fp_read_line(SCX_SYSFS "/root/ops", s->ops, sizeof(s->ops));
+	fp_read_line(SCX_SYSFS "/enable_seq", seq, sizeof(seq));
 	s->enable_seq = strtoull(seq, NULL, 10);
 }
 
