@@ -4,7 +4,8 @@
 #define FASTPATH_SYRUP_STEER_H
 
 /*
- * Pinned under /sys/fs/bpf/syrup/PROTO-PORT/ (e.g. udp-9000), mode 0700:
+ * Pinned under /sys/fs/bpf/syrup/PROTO-PORT-nsNETNSINODE/ (e.g.
+ * udp-9000-ns4026531840: one per port and network namespace), mode 0700:
  *   prog     the policy program (the reuseport group or the XDP
  *            dispatcher's progs map holds it too)
  *   conf     ARRAY[1] struct syrup_conf (include/syrup.h)

@@ -132,7 +132,7 @@ xdp_prog_id() { # NS IFACE
 	assert_line --regexp "^dispatcher +$IF_B +$NS_B +$d +[^ ]+ +[^ ]+ +attached$"
 	# the policy's program is the one the pin holds
 	local p
-	p=$(fpx bpftool -j prog show pinned "/sys/fs/bpf/syrup/udp-$PA/prog" | jq -r .id)
+	p=$(fpx bpftool -j prog show pinned "$(fp_syrup_dir "$NS_A" udp "$PA")/prog" | jq -r .id)
 	assert_line --regexp "^syrup +udp/$PA +$NS_A +$p "
 	# a row fits 80 columns
 	local l

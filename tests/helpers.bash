@@ -124,3 +124,17 @@ fp_memcached_stop() {
 	done
 	rm -f "$1"
 }
+
+# syrup-steer's pin dir of PROTO/PORT attached in netns NS: the host's
+# netns has PROTO-PORT, any other PROTO-PORT-nsINODE (bpf/syrup-steer.h).
+fp_syrup_dir() { # NS PROTO PORT
+	echo "/sys/fs/bpf/syrup/$2-$3-ns$(stat -L -c %i "/run/netns/$1")"
+}
+
+# Removes the pin dirs of each PORT, in every netns: teardowns' last word.
+fp_syrup_rm() { # PORT...
+	local p
+	for p; do
+		rm -rf /sys/fs/bpf/syrup/{udp,tcp}-"$p" /sys/fs/bpf/syrup/{udp,tcp}-"$p"-ns*
+	done
+}

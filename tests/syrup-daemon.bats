@@ -12,7 +12,7 @@ bats_require_minimum_version 1.5.0
 srv_start() { # OUTFILE ARGS...: a syrup-server in $NS, once it is ready
 	local out=$1
 	shift
-	ip netns exec "$NS" "$FP_BUILD/syrup-server" "$@" >"$out" 2>&1 3>&- &
+	ip netns exec "${SNS:-$NS}" "$FP_BUILD/syrup-server" "$@" >"$out" 2>&1 3>&- &
 	fp_wait_for grep -q '^ready' "$out"
 }
 
@@ -46,11 +46,12 @@ daemon_stop() { # SIGNAL
 }
 
 # spread PORT COUNT [ARGS...]: the workers of COUNT requests of one flow,
-# sorted ("0 0 1 1" when rr alternates between workers 0 and 1).
+# sorted ("0 0 1 1" when rr alternates between workers 0 and 1). srv_start
+# and spread act in $SNS when it is set, else in $NS.
 spread() {
 	local port=$1 count=$2
 	shift 2
-	ip netns exec "$NS" "$FP_BUILD/syrup-client" --port "$port" -c "$count" \
+	ip netns exec "${SNS:-$NS}" "$FP_BUILD/syrup-client" --port "$port" -c "$count" \
 		--timeout-ms 300 "$@" | sed -n 's/^order //p' | tr ' ' '\n' |
 		sort -n | xargs
 }
@@ -75,25 +76,27 @@ within_1s() {
 
 setup_file() {
 	fp_mounts
-	export NS=$(fp_name syd)
+	export NS=$(fp_name syd) NS2=$(fp_name sy2)
 	local base=$((20000 + (RANDOM * 7 + $$) % 30000))
-	export PU=$base PT=$((base + 1)) PK=$((base + 2))
+	export PU=$base PT=$((base + 1)) PK=$((base + 2)) PN=$((base + 3))
 	export T=$BATS_FILE_TMPDIR
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
+	ip netns add "$NS2"
+	ip -n "$NS2" link set lo up
 	daemon_start
 }
 
 teardown_file() {
 	local p
 	daemon_stop TERM
-	for p in "$PU" "$PT" "$PK"; do
+	for p in "$PU" "$PT" "$PK" "$PN"; do
 		syrup-steer detach --port "$p" --proto udp >/dev/null 2>&1 || true
 		syrup-steer detach --port "$p" --proto tcp >/dev/null 2>&1 || true
-		rm -rf "/sys/fs/bpf/syrup/udp-$p" "/sys/fs/bpf/syrup/tcp-$p"
+		fp_syrup_rm "$p"
 	done
 	rmdir /sys/fs/bpf/syrup 2>/dev/null || true
-	fp_netns_del "$NS"
+	fp_netns_del "$NS" "$NS2"
 }
 
 teardown() {
@@ -103,7 +106,10 @@ teardown() {
 		syrup-steer detach --port "$p" --proto udp >/dev/null 2>&1 || true
 		syrup-steer detach --port "$p" --proto tcp >/dev/null 2>&1 || true
 	done
+	syrup-steer detach --netns "$NS" --port "$PN" >/dev/null 2>&1 || true
+	syrup-steer detach --netns "$NS2" --port "$PN" >/dev/null 2>&1 || true
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null || true
+	ip netns pids "$NS2" 2>/dev/null | xargs -r kill 2>/dev/null || true
 	[ -f "$T/daemon.pid" ] || daemon_start
 }
 
@@ -153,6 +159,31 @@ teardown() {
 	assert_output $'[3,true]\ntrue\nfalse'
 	srv_stop "$T/ur2"
 	syrup-steer detach --port "$PU"
+}
+
+@test "one port in two netns: each followed on its own, a restart in one leaves the other" {
+	srv_start "$T/na" --port "$PN" --workers 2
+	SNS=$NS2 srv_start "$T/nb" --port "$PN" --workers 2 --first-worker 2
+	run syrup-steer attach --netns "$NS" --port "$PN" --policy rr
+	assert_success
+	run syrup-steer attach --netns "$NS2" --port "$PN" --policy rr
+	assert_success
+	fp_wait_for grep -q "^udp/$PN: following (policy rr, netns $NS2)" "$T/daemon.log"
+	local start
+	start=$(date +%s%N)
+	SNS=$NS2 srv_stop "$T/nb"
+	SNS=$NS2 srv_start "$T/nc" --port "$PN" --workers 3 --first-worker 4
+	SNS=$NS2 within_1s "$start" "4 4 5 5 6 6" "$PN" 6
+	run spread "$PN" 4
+	assert_output "0 0 1 1"
+	syrup-steer detach --netns "$NS2" --port "$PN"
+	# the port is still followed in the other netns
+	start=$(date +%s%N)
+	srv_start "$T/nd" --port "$PN" --workers 2 --first-worker 8
+	within_1s "$start" "0 0 1 1 8 8 9 9" "$PN" 8
+	srv_stop "$T/na" "$T/nd"
+	SNS=$NS2 srv_stop "$T/nc"
+	syrup-steer detach --netns "$NS" --port "$PN"
 }
 
 @test "TCP: joining sockets and a restarted server are steered within 1 s" {

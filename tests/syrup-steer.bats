@@ -28,6 +28,7 @@ steer() { syrup-steer "$@"; }
 setup_file() {
 	fp_mounts
 	export NS=$(fp_name syn) NSS=$(fp_name sys) NSC=$(fp_name syc)
+	export NS2=$(fp_name sy2)
 	export IFS_=$(fp_name sys) IFC=$(fp_name syc)
 	local base=$((20000 + (RANDOM * 7 + $$) % 30000))
 	export P1=$base P2=$((base + 1)) P3=$((base + 2)) PX=$((base + 3))
@@ -77,10 +78,10 @@ teardown_file() {
 	for p in "$P1" "$P2" "$P3" "$P4" "$P6" "$PX" "$PX2" "$PNONE"; do
 		syrup-steer detach --port "$p" --proto udp >/dev/null 2>&1 || true
 		syrup-steer detach --port "$p" --proto tcp >/dev/null 2>&1 || true
-		rm -rf "/sys/fs/bpf/syrup/udp-$p" "/sys/fs/bpf/syrup/tcp-$p"
+		fp_syrup_rm "$p"
 	done
 	rmdir /sys/fs/bpf/syrup 2>/dev/null || true
-	fp_netns_del "$NS" "$NSS" "$NSC"
+	fp_netns_del "$NS" "$NSS" "$NSC" "$NS2"
 }
 
 teardown() {
@@ -90,6 +91,10 @@ teardown() {
 		syrup-steer detach --port "$p" --proto udp >/dev/null 2>&1 || true
 		syrup-steer detach --port "$p" --proto tcp >/dev/null 2>&1 || true
 	done
+	if [ -e "/run/netns/$NS2" ]; then
+		syrup-steer detach --netns "$NS2" --port "$P1" >/dev/null 2>&1 || true
+		fp_netns_del "$NS2"
+	fi
 }
 
 @test "usage errors exit 64" {
@@ -307,7 +312,7 @@ teardown() {
 	run order --port "$P1" -c 6
 	assert_output "1 1 1 1 1 1"
 	# the application itself writes the pinned map (key 3, value 0)
-	bpftool map update pinned "/sys/fs/bpf/syrup/udp-$P1/load" \
+	bpftool map update pinned "$(fp_syrup_dir "$NS" udp "$P1")/load" \
 		key 3 0 0 0 value 0 0 0 0 0 0 0 0
 	run order --port "$P1" -c 4
 	assert_output "3 3 3 3"
@@ -394,7 +399,7 @@ teardown() {
 	assert_failure 1
 	assert_line --index 0 --regexp "^syrup-steer: the verifier refused policy .*bad.c: invalid access to packet.*\(at bad.c:6: return p\[100\] & 3;"
 	assert_line "verifier log (last lines; the '; ' lines are your source):"
-	[ ! -e "/sys/fs/bpf/syrup/udp-$P1" ]
+	[ ! -e "$(fp_syrup_dir "$NS" udp "$P1")" ]
 	# and the port works as before
 	run cli --port "$P1" -c 2
 	assert_line "lost 0"
@@ -426,6 +431,42 @@ teardown() {
 	assert_success
 }
 
+@test "one port, two network namespaces: two policies, each in its own" {
+	ip netns add "$NS2"
+	ip -n "$NS2" link set lo up
+	srv_start "$NS2" "$T/n2" --port "$P1" --workers 4
+	run steer attach --netns "$NS" --port "$P1" --policy rr
+	assert_success
+	run steer attach --netns "$NS2" --port "$P1" --policy "$FP_ROOT/examples/syrup/first-digit.c"
+	assert_success
+	assert_line --index 0 "udp/$P1: policy first-digit.c, socket layer, netns $NS2, 4 executors"
+	[ -d "$(fp_syrup_dir "$NS" udp "$P1")" ] && [ -d "$(fp_syrup_dir "$NS2" udp "$P1")" ]
+	run order --port "$P1" -c 4 --payload 2
+	assert_output "0 1 2 3"
+	run ip netns exec "$NS2" "$FP_BUILD/syrup-client" --port "$P1" -c 4 --payload 2
+	assert_line "order 2 2 2 2"
+	# without --netns the port is ambiguous; with it, each its own
+	run steer stats --port "$P1"
+	assert_failure 1
+	assert_output "syrup-steer: port $P1 is under a policy in more than one network namespace: give --netns"
+	run bash -c "syrup-steer stats --netns $NS2 --port $P1 -j | jq .total.steered"
+	assert_output 4
+	run steer status -j
+	run jq -r "select(.port == $P1) | \"\(.netns) \(.policy)\"" <<<"$output"
+	assert_line "$NS rr"
+	assert_line "$NS2 first-digit.c"
+	# detaching one leaves the other steering
+	run steer detach --netns "$NS" --port "$P1"
+	assert_success
+	run ip netns exec "$NS2" "$FP_BUILD/syrup-client" --port "$P1" -c 2 --payload 3
+	assert_line "order 3 3"
+	# the one left is found without --netns
+	run steer detach --port "$P1"
+	assert_success
+	assert_output --partial "udp/$P1: policy first-digit.c detached"
+	fp_netns_del "$NS2"
+}
+
 @test "a worker closing its socket leaves an empty slot, counted, never reused" {
 	run steer attach --netns "$NS" --port "$P3" --policy rr
 	assert_success
@@ -452,7 +493,7 @@ teardown() {
 	run steer detach --port "$P1"
 	assert_success
 	assert_output "udp/$P1: policy rr detached; the kernel's default reuseport choice is back"
-	[ ! -e "/sys/fs/bpf/syrup/udp-$P1" ]
+	[ ! -e "$(fp_syrup_dir "$NS" udp "$P1")" ]
 	# the kernel hashes the flow: one flow, one socket
 	local o
 	o=$(order --port "$P1" -c 8)

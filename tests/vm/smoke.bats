@@ -113,7 +113,7 @@ kernel_get() {
 syrup_teardown() {
 	syrup-steer detach --port "$PORT" --proto udp >/dev/null 2>&1 || true
 	syrup-steer detach --port "$PORT" --proto tcp >/dev/null 2>&1 || true
-	rm -rf "/sys/fs/bpf/syrup/udp-$PORT" "/sys/fs/bpf/syrup/tcp-$PORT"
+	fp_syrup_rm "$PORT"
 	fp_netns_del "$NS" "${NS_C:-}"
 }
 

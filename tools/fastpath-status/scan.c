@@ -2,9 +2,10 @@
 /*
  * What the pins say. Every fastpath tool keeps its state under one
  * directory per attachment (bmc-attach under /sys/fs/bpf/bmc/IFACE/,
- * syrup-steer under /sys/fs/bpf/syrup/PROTO-PORT/ and its XDP dispatchers
- * under /sys/fs/bpf/syrup/xdp-IFINDEX-NETNS/), so the pins alone describe
- * everything attached on the host, in every network namespace.
+ * syrup-steer under /sys/fs/bpf/syrup/PROTO-PORT-nsINODE/ and its XDP
+ * dispatchers under /sys/fs/bpf/syrup/xdp-IFINDEX-NETNS/), so the pins
+ * alone describe everything attached on the host, in every network
+ * namespace.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -355,7 +356,7 @@ static void scan_bmc(const struct netns_table *t, struct entry *e)
 			  "interface is gone");
 }
 
-/* ---- syrup-steer: /sys/fs/bpf/syrup/PROTO-PORT/ ---- */
+/* ---- syrup-steer: /sys/fs/bpf/syrup/PROTO-PORT-nsINODE/ ---- */
 
 /* Is executor e's socket still open in its process (pid and fd match)? */
 static bool exec_alive(const struct syrup_exec *x)
@@ -553,8 +554,9 @@ static void scan_dispatcher(const struct netns_table *t, struct entry *e,
 		if (e->nr_ports < MAX_PORTS)
 			snprintf(e->ports[e->nr_ports++], sizeof(e->ports[0]),
 				 "%s/%u", proto_name(proto), next & 0xffff);
-		snprintf(pdir, sizeof(pdir), "%s/%s-%u", SYRUP_ROOT,
-			 proto_name(proto), next & 0xffff);
+		/* the policy pins of the port in the dispatcher's netns */
+		snprintf(pdir, sizeof(pdir), "%s/%s-%u-ns%llu", SYRUP_ROOT,
+			 proto_name(proto), next & 0xffff, ino);
 		orphans += !fp_pin_dir_exists(pdir);
 	}
 	if (fd >= 0)

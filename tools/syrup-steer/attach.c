@@ -66,7 +66,8 @@ static int prepare(struct attach *a)
 		return fp_error("cannot mount bpffs at %s", FP_BPFFS);
 	if (o->sel.netns && fp_netns_enter(o->sel.netns))
 		return 1;
-	port_dir(a->dir, sizeof(a->dir), o->sel.proto, o->sel.port);
+	port_dir(a->dir, sizeof(a->dir), o->sel.proto, o->sel.port,
+		 fp_netns_inode());
 	if (fp_pin_dir_exists(a->dir))
 		return fp_error("%s/%u is already under a policy (see "
 				"'syrup-steer status'; 'syrup-steer detach "

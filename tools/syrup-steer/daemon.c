@@ -172,17 +172,18 @@ static void look(struct daemon *d, struct followed *f)
 
 /* ---- the followed ports: what the pin root holds -------------------- */
 
-static struct followed *find(struct daemon *d, __u8 proto, __u16 port)
+/* By pin dir: the same port may be followed in several netns. */
+static struct followed *find(struct daemon *d, const char *dir)
 {
 	for (int i = 0; i < d->n; i++)
-		if (d->f[i].proto == proto && d->f[i].port == port)
+		if (!strcmp(d->f[i].dir, dir))
 			return &d->f[i];
 	return NULL;
 }
 
 static void follow(struct daemon *d, const struct pinned *p)
 {
-	struct followed *f = find(d, p->info.proto, p->info.port);
+	struct followed *f = find(d, p->dir);
 	__u32 key = SYRUP_DISPATCH_KEY(p->info.proto, p->info.port);
 	__u8 one = 1;
 
@@ -215,8 +216,15 @@ static void unfollow(struct daemon *d, int i)
 {
 	struct followed *f = &d->f[i];
 	__u32 key = SYRUP_DISPATCH_KEY(f->proto, f->port);
+	bool shared = false;
 
-	bpf_map_delete_elem(bpf_map__fd(d->skel->maps.watch_ports), &key);
+	/* the port may still be followed in another netns */
+	for (int k = 0; k < d->n; k++)
+		shared |= k != i && SYRUP_DISPATCH_KEY(d->f[k].proto,
+						       d->f[k].port) == key;
+	if (!shared)
+		bpf_map_delete_elem(bpf_map__fd(d->skel->maps.watch_ports),
+				    &key);
 	printf("%s/%u: detached, no longer followed\n", proto_name(f->proto),
 	       f->port);
 	d->f[i] = d->f[--d->n];
@@ -271,13 +279,16 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	const struct syrup_watch_event *e = data;
 	struct daemon *d = ctx;
-	struct followed *f;
 
 	if (len < sizeof(*e))
 		return 0;
-	f = find(d, (__u8)(e->key >> 16), (__u16)e->key);
-	if (f) {
-		fp_debug("%s/%u: %s", proto_name(f->proto), f->port,
+	/* events carry no netns: every netns's copy of the port looks */
+	for (int i = 0; i < d->n; i++) {
+		struct followed *f = &d->f[i];
+
+		if (SYRUP_DISPATCH_KEY(f->proto, f->port) != e->key)
+			continue;
+		fp_debug("%s: %s", f->dir,
 			 e->what == SYRUP_WATCH_BIND	 ? "bind"
 			 : e->what == SYRUP_WATCH_LISTEN ? "listen"
 							 : "close");

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The state that outlives syrup-steer: one pin directory per port
- * (/sys/fs/bpf/syrup/PROTO-PORT/, layout in bpf/syrup-steer.h), written by
- * attach and read back by every other command.
+ * The state that outlives syrup-steer: one pin directory per port and
+ * network namespace (/sys/fs/bpf/syrup/PROTO-PORT-nsINODE/, layout in
+ * bpf/syrup-steer.h), written by attach and read back by every other
+ * command.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -16,9 +19,59 @@
 
 #include "steer.h"
 
-void port_dir(char *buf, size_t len, __u8 proto, __u16 port)
+/*
+ * Named by the netns inode too, as the XDP dispatchers are: the same port
+ * can carry a different policy in each network namespace.
+ */
+void port_dir(char *buf, size_t len, __u8 proto, __u16 port,
+	      unsigned long netns_ino)
 {
-	snprintf(buf, len, "%s/%s-%u", SYRUP_PIN_ROOT, proto_name(proto), port);
+	snprintf(buf, len, "%s/%s-%u-ns%lu", SYRUP_PIN_ROOT, proto_name(proto),
+		 port, netns_ino);
+}
+
+/* --netns NAME's inode without entering it (stats, set need no setns). */
+static unsigned long sel_netns_inode(const struct port_sel *sel)
+{
+	char path[256];
+	struct stat st;
+
+	if (!sel->netns)
+		return fp_netns_inode();
+	snprintf(path, sizeof(path), "/run/netns/%s", sel->netns);
+	return strchr(sel->netns, '/') || stat(path, &st) ? 0 : st.st_ino;
+}
+
+/* PROTO-PORT-nsINODE, or PROTO-PORT as attach named it before netns. */
+static bool is_port_dir(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return !strncmp(name, prefix, n) &&
+	       (!name[n] || !strncmp(name + n, "-ns", 3));
+}
+
+/*
+ * The port's dir in some other network namespace, for a command given no
+ * --netns: 0 when exactly one netns has it, -ENOENT, or -EEXIST.
+ */
+static int port_dir_elsewhere(__u8 proto, __u16 port, char *dir, size_t len)
+{
+	char prefix[32];
+	struct dirent *d;
+	int found = 0;
+	DIR *root;
+
+	snprintf(prefix, sizeof(prefix), "%s-%u", proto_name(proto), port);
+	root = opendir(SYRUP_PIN_ROOT);
+	if (!root)
+		return -ENOENT;
+	while ((d = readdir(root)))
+		if (is_port_dir(d->d_name, prefix) && found++ == 0)
+			snprintf(dir, len, "%s/%.64s", SYRUP_PIN_ROOT,
+				 d->d_name);
+	closedir(root);
+	return found == 1 ? 0 : found ? -EEXIST : -ENOENT;
 }
 
 int pinned_lock(const char *dir)
@@ -75,37 +128,62 @@ int pinned_read(const char *dir, struct pinned *p)
 	return 0;
 }
 
-/* The pin dir of the port (and --proto, or whichever protocol exists). */
+/*
+ * The pin dir of the port in this netns; without --netns, failing that,
+ * in the one other netns that has it.
+ */
+static int find_proto_dir(const struct port_sel *sel, __u8 proto, char *dir,
+			  size_t len)
+{
+	port_dir(dir, len, proto, sel->port, sel_netns_inode(sel));
+	if (fp_pin_dir_exists(dir))
+		return 0;
+	return sel->netns ? -ENOENT
+			  : port_dir_elsewhere(proto, sel->port, dir, len);
+}
+
+/*
+ * ... and of --proto, or of whichever protocol has one: -EEXIST when both
+ * do, -EMLINK when one is in several other netns.
+ */
 static int find_port_dir(const struct port_sel *sel, char *dir, size_t len)
 {
 	char udp[128], tcp[128];
-	bool u, t;
+	int u, t;
 
-	if (sel->have_proto) {
-		port_dir(dir, len, sel->proto, sel->port);
-		return fp_pin_dir_exists(dir) ? 0 : -ENOENT;
-	}
-	port_dir(udp, sizeof(udp), PROTO_UDP, sel->port);
-	port_dir(tcp, sizeof(tcp), PROTO_TCP, sel->port);
-	u = fp_pin_dir_exists(udp);
-	t = fp_pin_dir_exists(tcp);
-	if (u && t)
-		return -EEXIST;
+	if (sel->have_proto)
+		return find_proto_dir(sel, sel->proto, dir, len);
+	u = find_proto_dir(sel, PROTO_UDP, udp, sizeof(udp));
+	t = find_proto_dir(sel, PROTO_TCP, tcp, sizeof(tcp));
+	if (u == -EEXIST || t == -EEXIST)
+		return -EMLINK;
 	if (!u && !t)
+		return -EEXIST;
+	if (u && t)
 		return -ENOENT;
-	snprintf(dir, len, "%s", u ? udp : tcp);
+	snprintf(dir, len, "%s", u ? tcp : udp);
 	return 0;
 }
 
 int pinned_open_port(const struct port_sel *sel, struct pinned *p)
 {
 	char dir[128];
-	int err = find_port_dir(sel, dir, sizeof(dir));
+	int err;
 
-	if (err == -EEXIST)
+	if (!sel_netns_inode(sel))
+		return fp_error("no network namespace named %s (see 'ip netns "
+				"list')",
+				sel->netns);
+	err = find_port_dir(sel, dir, sizeof(dir));
+
+	if (err == -EEXIST && !sel->have_proto)
 		return fp_error("both udp/%u and tcp/%u are under a policy: "
 				"give --proto",
 				sel->port, sel->port);
+	if (err == -EEXIST || err == -EMLINK)
+		return fp_error("port %u is under a policy in more than one "
+				"network namespace: give --netns",
+				sel->port);
 	if (err)
 		return fp_error(
 			"no policy on %s%u (see 'syrup-steer status')",

@@ -178,8 +178,9 @@ struct pinned {
 	int conf_fd, params_fd, load_fd, stats_fd, socks_fd;
 };
 
-/* /sys/fs/bpf/syrup/PROTO-PORT */
-void port_dir(char *buf, size_t len, __u8 proto, __u16 port);
+/* /sys/fs/bpf/syrup/PROTO-PORT-nsINODE */
+void port_dir(char *buf, size_t len, __u8 proto, __u16 port,
+	      unsigned long netns_ino);
 /*
  * Waits for and takes the port's lock (flock on its pin dir): detach holds
  * it from taking the policy off to removing the pins, the daemon while it
