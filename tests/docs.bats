@@ -95,6 +95,15 @@ long_options() {
 	[ -z "$missing" ] || fail "missing sections:$missing"
 }
 
+@test "man pages carry the version the tools print" {
+	local t v bad=""
+	v=$(cat "$FP_ROOT/VERSION")
+	for t in $(tools); do
+		grep -q "^\.TH .* \"fastpath $v\" " "$FP_ROOT/man/$t.8" || bad="$bad $t"
+	done
+	[ -z "$bad" ] || fail "man pages not at fastpath $v:$bad"
+}
+
 @test "completions load in bash and register their tool" {
 	local t
 	for t in $(tools); do
