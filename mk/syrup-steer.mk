@@ -3,11 +3,16 @@
 
 CFLAGS_syrup-steer += -DSYRUP_PREFIX_INCLUDE='"$(PREFIX)/include/fastpath"'
 
-EXTRA_BINS += $(BUILD)/syrup-server $(BUILD)/syrup-client
+EXTRA_BINS += $(BUILD)/syrup-server $(BUILD)/syrup-client $(BUILD)/syrup-xsk-server
 
 $(BUILD)/syrup-server: tests/syrup-server.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread -lm
+
+# AF_XDP sockets on one queue for attach --xsk (plain syscalls, no libxdp).
+$(BUILD)/syrup-xsk-server: tests/syrup-xsk-server.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
 
 $(BUILD)/syrup-client: tests/syrup-client.c | $(BUILD)
 	$(call msg,CC,$@)
