@@ -331,7 +331,8 @@ static const struct argp_option options[] = {
 	{"mode", OPT_MODE, "MODE", 0,
 	 "XDP mode: auto (default), native or generic", 0},
 	{"xsk", OPT_XSK, NULL, 0,
-	 "XDP layer: the executors are the AF_XDP sockets of --pid, not CPUs",
+	 "XDP layer: the executors are AF_XDP sockets (those of the -p "
+	 "processes), not CPUs",
 	 0},
 	{"netns", OPT_NETNS, "NAME", 0,
 	 "Act inside network namespace NAME (/run/netns/NAME)", 0},
