@@ -22,6 +22,7 @@ $(BUILD)/syrup-client: tests/syrup-client.c | $(BUILD)
 # layer's sched_ext scheduler a third, the daemon's watch (binds,
 # listens, closes) a fourth.
 SKELS_syrup-steer := $(BUILD)/syrup-dispatch.skel.h $(BUILD)/syrup-thread.skel.h \
+	$(BUILD)/syrup-xsk.skel.h \
 	$(BUILD)/syrup-watch.skel.h
 
 # XDP layer and dispatcher through BPF_PROG_TEST_RUN (run by the BATS file).

@@ -41,7 +41,7 @@ total_at_least() {
 setup_file() {
 	fp_mounts
 	export NSS=$(fp_name xks) NSC=$(fp_name xkc)
-	export IFS_=$(fp_name xks) IFC=$(fp_name xkc)
+	export IFS_=$(fp_name xks) IFC=$(fp_name xkc) IFO=$(fp_name xko)
 	local base=$((20000 + (RANDOM * 7 + $$) % 30000))
 	export P1=$base P2=$((base + 1)) P3=$((base + 2)) NSOCK=4
 	export T=$BATS_FILE_TMPDIR
@@ -53,6 +53,14 @@ setup_file() {
 		--sockets "$NSOCK" >"$T/srv" 2>&1 3>&- &
 	fp_wait_for grep -q '^ready' "$T/srv" || fail "server: $(cat "$T/srv")"
 	export SRV=$(sed -n 's/^ready pid=\([0-9]*\).*/\1/p' "$T/srv")
+	# another interface in the server's namespace, with a server of its own
+	ip -n "$NSS" link add "$IFO" type veth peer name "${IFO}p"
+	ip -n "$NSS" link set "$IFO" up
+	ip -n "$NSS" link set "${IFO}p" up
+	ip netns exec "$NSS" "$FP_BUILD/syrup-xsk-server" --interface "$IFO" \
+		--sockets 2 >"$T/other" 2>&1 3>&- &
+	fp_wait_for grep -q '^ready' "$T/other" || fail "server: $(cat "$T/other")"
+	export OTHER=$(sed -n 's/^ready pid=\([0-9]*\).*/\1/p' "$T/other")
 	cat >"$T/zero.c" <<-'EOF'
 		#include <fastpath/syrup.h>
 		/* every datagram to executor 0 */
@@ -73,6 +81,7 @@ teardown_file() {
 	[ -n "$ifx" ] && rm -rf "/sys/fs/bpf/syrup/xdp-$ifx-$(stat -L -c %i "/run/netns/$NSS")"
 	rmdir /sys/fs/bpf/syrup 2>/dev/null || true
 	[ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null
+	[ -n "${OTHER:-}" ] && kill "$OTHER" 2>/dev/null
 	fp_netns_del "$NSS" "$NSC"
 }
 
@@ -107,6 +116,16 @@ teardown() {
 	assert_failure 1
 	assert_output "syrup-steer: no AF_XDP socket in the given process(es) (is the application running, and bound its sockets?)"
 	[ ! -e "/sys/fs/bpf/syrup/udp-$P1" ]
+}
+
+@test "--xsk: sockets bound to another interface are refused in one line" {
+	run steer attach --netns "$NSS" -P "$P1" --policy rr --layer xdp \
+		-I "$IFS_" --xsk -p "$OTHER"
+	assert_failure 1
+	assert_output "syrup-steer: the AF_XDP socket of process $OTHER (fd 3) is bound to $IFO, not $IFS_ (its frames come from there)"
+	[ ! -e "/sys/fs/bpf/syrup/udp-$P1" ]
+	run ip -n "$NSS" link show "$IFS_"
+	refute_output --partial "xdp"
 }
 
 # rr_spread MODE: rr over the 4 sockets, one flow, in that XDP mode

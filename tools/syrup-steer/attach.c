@@ -94,7 +94,8 @@ static int find_executors(struct attach *a)
 				"(see 'ip link show %s')",
 				o->iface, o->iface);
 	if (o->xsk)
-		return executors_find_xsks(&a->ex, o->pids, o->nr_pids);
+		return executors_find_xsks(&a->ex, o->pids, o->nr_pids,
+					   a->ifindex, o->iface);
 	return executors_find_cpus(&a->ex, o->cpus);
 }
 

@@ -14,9 +14,12 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <net/if.h>
 
 #include "steer.h"
+#include "syrup-xsk.skel.h"
 
 #ifndef SO_ATTACH_REUSEPORT_EBPF
 #define SO_ATTACH_REUSEPORT_EBPF 52
@@ -201,7 +204,71 @@ static int cmp_pid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int executors_find_xsks(struct executors *ex, const pid_t *pids, int nr_pids)
+/*
+ * The interface each AF_XDP socket of `pid` is bound to, from the
+ * task_file iterator (bpf/syrup-xsk.bpf.c), checked against `ifindex`:
+ * one that is not bound there would never see the port's frames. Prints
+ * why not, 1; a kernel without BPF iterators is warned about, 0.
+ */
+static int check_bindings(const struct executors *ex, pid_t pid,
+			  unsigned int ifindex, const char *iface)
+{
+	struct syrup_xsk_bpf *skel = syrup_xsk_bpf__open();
+	struct bpf_link *link = NULL;
+	unsigned int fd, bound, queue;
+	unsigned long long ino;
+	char line[128], name[IF_NAMESIZE] = "";
+	FILE *f = NULL;
+	int it, err = 0;
+
+	if (skel)
+		skel->rodata->target_tgid = pid;
+	if (!skel || syrup_xsk_bpf__load(skel) ||
+	    !(link = bpf_program__attach_iter(skel->progs.syrup_xsk_bindings,
+					      NULL)) ||
+	    (it = bpf_iter_create(bpf_link__fd(link))) < 0 ||
+	    !(f = fdopen(it, "r"))) {
+		fp_warn("cannot see which interface the AF_XDP sockets of "
+			"process %d are bound to (needs BPF task_file "
+			"iterators, Linux 5.11+): not checked",
+			pid);
+		goto out;
+	}
+	while (!err && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%u %llu %u %u", &fd, &ino, &bound, &queue) !=
+		    4)
+			continue;
+		for (int i = 0; i < ex->n && !err; i++) {
+			if (ex->e[i].info.pid != (__u32)pid ||
+			    ex->e[i].info.fd != fd)
+				continue;
+			if (!bound)
+				err = fp_error("the AF_XDP socket of process "
+					       "%d (fd %u) is not bound (bind "
+					       "it to a queue of %s first)",
+					       pid, fd, iface);
+			else if (bound != ifindex)
+				err = fp_error(
+					"the AF_XDP socket of process "
+					"%d (fd %u) is bound to %s, not "
+					"%s (its frames come from there)",
+					pid, fd,
+					if_indextoname(bound, name)
+						? name
+						: "another interface",
+					iface);
+		}
+	}
+out:
+	if (f)
+		fclose(f);
+	bpf_link__destroy(link);
+	syrup_xsk_bpf__destroy(skel);
+	return err;
+}
+
+int executors_find_xsks(struct executors *ex, const pid_t *pids, int nr_pids,
+			unsigned int ifindex, const char *iface)
 {
 	pid_t sorted[SYRUP_MAX_ARGS];
 
@@ -209,7 +276,8 @@ int executors_find_xsks(struct executors *ex, const pid_t *pids, int nr_pids)
 	qsort(sorted, (size_t)nr_pids, sizeof(*sorted), cmp_pid);
 	for (int i = 0; i < nr_pids; i++)
 		if ((!i || sorted[i] != sorted[i - 1]) &&
-		    scan_xsks(ex, sorted[i]))
+		    (scan_xsks(ex, sorted[i]) ||
+		     check_bindings(ex, sorted[i], ifindex, iface)))
 			return 1;
 	if (!ex->n)
 		return fp_error("no AF_XDP socket in the given process(es) "

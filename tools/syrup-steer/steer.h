@@ -148,9 +148,11 @@ int executors_find_sockets(struct executors *ex, const struct port_sel *sel,
 			   const pid_t *pids, int nr_pids, bool none_ok);
 /*
  * The AF_XDP sockets the given processes hold, by pid then fd, each taken
- * with pidfd_getfd. Prints why not and returns 1.
+ * with pidfd_getfd; one not bound to ifindex is refused. Prints why not
+ * and returns 1.
  */
-int executors_find_xsks(struct executors *ex, const pid_t *pids, int nr_pids);
+int executors_find_xsks(struct executors *ex, const pid_t *pids, int nr_pids,
+			unsigned int ifindex, const char *iface);
 /* --cpus LIST, or every online CPU. Prints why not and returns 1. */
 int executors_find_cpus(struct executors *ex, const char *list);
 /* Executor i's socket (or CPU queue) into the policy's map; prints, 1. */
