@@ -65,7 +65,7 @@ struct syrup_exec {
 	__u32 fd;     /* its fd there */
 	__u64 inode;  /* socket inode (socket:[N]) */
 	__u64 cookie; /* SO_COOKIE */
-	__u32 cpu;    /* XDP layer: the CPU */
+	__u32 cpu;    /* XDP layer: the CPU, or (xsk) the socket's queue */
 	__u32 family; /* AF_INET / AF_INET6 */
 	char comm[16];
 };

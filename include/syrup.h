@@ -99,7 +99,8 @@ struct syrup_conf {
 	__u8 proto;	    /* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
 	__u8 builtin;	    /* built-in policy id, 0 for user policies */
 	__u32 xsk; /* XDP layer: executors are AF_XDP sockets (syrup_xsks) */
-	__u32 cpus[SYRUP_MAX_EXECUTORS]; /* XDP layer: executor -> CPU */
+	/* XDP layer: executor -> CPU, or (xsk) the queue its socket is on */
+	__u32 cpus[SYRUP_MAX_EXECUTORS];
 };
 
 /*
@@ -403,6 +404,12 @@ int syrup_xdp(struct xdp_md *ctx)
 	}
 	/* an empty slot (a closed socket) passes the frame to the stack */
 	if (conf->xsk) {
+		/* a socket gets frames of its own queue only: the kernel
+		 * would drop this one, so the stack gets it */
+		if (ctx->rx_queue_index != conf->cpus[idx]) {
+			st->fallback++;
+			return XDP_PASS;
+		}
 		ret = bpf_redirect_map(&syrup_xsks, idx, XDP_PASS);
 	} else {
 		cpu = conf->cpus[idx];

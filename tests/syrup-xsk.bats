@@ -150,8 +150,8 @@ rr_spread() {
 @test "--xsk: rr spreads one flow evenly over the AF_XDP sockets (native XDP)" {
 	rr_spread native
 	run steer status -j
-	run jq -c "select(.port == $P1) | [.executor, ([.executors[].pid] | unique), [.executors[].open]]" <<<"$output"
-	assert_output "[\"xsk\",[$SRV],[true,true,true,true]]"
+	run jq -c "select(.port == $P1) | [.executor, ([.executors[].pid] | unique), [.executors[].open], [.executors[].queue]]" <<<"$output"
+	assert_output "[\"xsk\",[$SRV],[true,true,true,true],[0,0,0,0]]"
 	# the XSKMAP is pinned, no CPU map
 	[ -e "/sys/fs/bpf/syrup/udp-$P1/xsks" ]
 	[ ! -e "/sys/fs/bpf/syrup/udp-$P1/cpumap" ]

@@ -207,11 +207,12 @@ static int cmp_pid(const void *a, const void *b)
 /*
  * The interface each AF_XDP socket of `pid` is bound to, from the
  * task_file iterator (bpf/syrup-xsk.bpf.c), checked against `ifindex`:
- * one that is not bound there would never see the port's frames. Prints
+ * one that is not bound there would never see the port's frames. Its
+ * queue goes to info.cpu (conf.cpus), for the program to check. Prints
  * why not, 1; a kernel without BPF iterators is warned about, 0.
  */
-static int check_bindings(const struct executors *ex, pid_t pid,
-			  unsigned int ifindex, const char *iface)
+static int check_bindings(struct executors *ex, pid_t pid, unsigned int ifindex,
+			  const char *iface)
 {
 	struct syrup_xsk_bpf *skel = syrup_xsk_bpf__open();
 	struct bpf_link *link = NULL;
@@ -247,7 +248,9 @@ static int check_bindings(const struct executors *ex, pid_t pid,
 					       "%d (fd %u) is not bound (bind "
 					       "it to a queue of %s first)",
 					       pid, fd, iface);
-			else if (bound != ifindex)
+			else if (bound == ifindex)
+				ex->e[i].info.cpu = queue;
+			else
 				err = fp_error(
 					"the AF_XDP socket of process "
 					"%d (fd %u) is bound to %s, not "

@@ -100,6 +100,7 @@ static void status_json(const struct pinned *p, __u32 closed,
 		fp_json_kv_u64_or_null(j, "fd", !cpu, e->fd);
 		fp_json_kv_string_or_null(j, "comm", cpu ? NULL : e->comm);
 		fp_json_kv_u64_or_null(j, "inode", !cpu, e->inode);
+		fp_json_kv_u64_or_null(j, "queue", xdp && in->xsk, e->cpu);
 		fp_json_key(j, "open");
 		if (cpu)
 			fp_json_null(j);
@@ -167,6 +168,18 @@ void status_print(const struct pinned *p, const struct follow *f,
 			printf("  %4u %4u\n", i, p->execs[i].cpu);
 		return;
 	}
+	if (in->xsk) {
+		printf("  %4s %8s %5s %5s %-16s %s\n", "EXEC", "PID", "FD",
+		       "QUEUE", "COMM", "SOCKET");
+		for (__u32 i = 0; i < in->nr_executors; i++) {
+			const struct syrup_exec *e = &p->execs[i];
+
+			printf("  %4u %8u %5u %5u %-16s %s\n", i, e->pid, e->fd,
+			       e->cpu, e->comm,
+			       pinned_executor_open(p, i) ? "open" : "closed");
+		}
+		return;
+	}
 	printf("  %4s %8s %5s %-16s %s\n", "EXEC", "PID", "FD", "COMM",
 	       "SOCKET");
 	for (__u32 i = 0; i < in->nr_executors; i++) {
@@ -174,7 +187,6 @@ void status_print(const struct pinned *p, const struct follow *f,
 
 		printf("  %4u %8u %5u %-16s %s\n", i, e->pid, e->fd, e->comm,
 		       pinned_executor_open(p, i) ? "open"
-		       : in->xsk		  ? "closed"
 						  : "closed (slot kept)");
 	}
 	print_follow(p, f);
