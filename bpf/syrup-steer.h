@@ -14,6 +14,7 @@
  *   stats    PERCPU_ARRAY[65] struct syrup_stat, per executor + "other"
  *   socks    REUSEPORT_SOCKARRAY[64] (socket layer): executor -> socket
  *   cpumap   CPUMAP[64] (XDP layer): CPU -> queue
+ *   xsks     XSKMAP[64] (XDP layer, --xsk): executor -> AF_XDP socket
  *   state    ARRAY[16] u64, counters policies keep (rr position, ...)
  *   info     ARRAY[1] struct syrup_info (written once by attach)
  *   execs    ARRAY[64] struct syrup_exec (how executors were numbered)
@@ -55,6 +56,7 @@ struct syrup_info {
 	__u8 builtin; /* enum syrup_builtin */
 	__u32 nr_executors;
 	__u32 xdp_mode; /* enum fp_xdp_mode in use */
+	__u32 xsk;	/* XDP layer: the executors are AF_XDP sockets */
 	__u64 netns_ino;
 	__u64 attached_at; /* wall clock seconds */
 };
@@ -64,7 +66,7 @@ struct syrup_exec {
 	__u32 fd;     /* its fd there */
 	__u64 inode;  /* socket inode (socket:[N]) */
 	__u64 cookie; /* SO_COOKIE */
-	__u32 cpu;    /* XDP layer: the CPU */
+	__u32 cpu;    /* XDP layer: the CPU, or (xsk) the socket's queue */
 	__u32 family; /* AF_INET / AF_INET6 */
 	char comm[16];
 };

@@ -7,7 +7,8 @@
  *     __u32 schedule(void *pkt_start, void *pkt_end);
  *
  * that returns the index of the executor that gets the packet: a socket of
- * the port's SO_REUSEPORT group (socket layer) or a CPU (XDP layer).
+ * the port's SO_REUSEPORT group (socket layer), or at the XDP layer a CPU
+ * or (attach --xsk) an AF_XDP socket of the application.
  * Include this header, write schedule(), and hand the file to syrup-steer:
  *
  *     #include <fastpath/syrup.h>
@@ -97,8 +98,9 @@ struct syrup_conf {
 	__u16 port;	    /* host order */
 	__u8 proto;	    /* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
 	__u8 builtin;	    /* built-in policy id, 0 for user policies */
-	__u32 pad;
-	__u32 cpus[SYRUP_MAX_EXECUTORS]; /* XDP layer: executor -> CPU */
+	__u32 xsk; /* XDP layer: executors are AF_XDP sockets (syrup_xsks) */
+	/* XDP layer: executor -> CPU, or (xsk) the queue its socket is on */
+	__u32 cpus[SYRUP_MAX_EXECUTORS];
 };
 
 /*
@@ -148,6 +150,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bpf_cpumap_val);
 } syrup_cpumap SEC(".maps");
+
+/* XDP layer with AF_XDP executors: executor -> socket (an fd on update) */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, SYRUP_MAX_EXECUTORS);
+	__type(key, __u32);
+	__type(value, __u32);
+} syrup_xsks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -392,8 +402,19 @@ int syrup_xdp(struct xdp_md *ctx)
 		st->fallback++;
 		return XDP_PASS;
 	}
-	cpu = conf->cpus[idx];
-	ret = bpf_redirect_map(&syrup_cpumap, cpu, XDP_PASS);
+	/* an empty slot (a closed socket) passes the frame to the stack */
+	if (conf->xsk) {
+		/* a socket gets frames of its own queue only: the kernel
+		 * would drop this one, so the stack gets it */
+		if (ctx->rx_queue_index != conf->cpus[idx]) {
+			st->fallback++;
+			return XDP_PASS;
+		}
+		ret = bpf_redirect_map(&syrup_xsks, idx, XDP_PASS);
+	} else {
+		cpu = conf->cpus[idx];
+		ret = bpf_redirect_map(&syrup_cpumap, cpu, XDP_PASS);
+	}
 	if (ret == XDP_REDIRECT)
 		st->steered++;
 	else

@@ -3,11 +3,16 @@
 
 CFLAGS_syrup-steer += -DSYRUP_PREFIX_INCLUDE='"$(PREFIX)/include/fastpath"'
 
-EXTRA_BINS += $(BUILD)/syrup-server $(BUILD)/syrup-client
+EXTRA_BINS += $(BUILD)/syrup-server $(BUILD)/syrup-client $(BUILD)/syrup-xsk-server
 
 $(BUILD)/syrup-server: tests/syrup-server.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread -lm
+
+# AF_XDP sockets on one queue for attach --xsk (plain syscalls, no libxdp).
+$(BUILD)/syrup-xsk-server: tests/syrup-xsk-server.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
 
 $(BUILD)/syrup-client: tests/syrup-client.c | $(BUILD)
 	$(call msg,CC,$@)
@@ -17,6 +22,7 @@ $(BUILD)/syrup-client: tests/syrup-client.c | $(BUILD)
 # layer's sched_ext scheduler a third, the daemon's watch (binds,
 # listens, closes) a fourth.
 SKELS_syrup-steer := $(BUILD)/syrup-dispatch.skel.h $(BUILD)/syrup-thread.skel.h \
+	$(BUILD)/syrup-xsk.skel.h \
 	$(BUILD)/syrup-watch.skel.h
 
 # XDP layer and dispatcher through BPF_PROG_TEST_RUN (run by the BATS file).

@@ -258,7 +258,7 @@ $cmd: exit $rc"
 @test "JSON keys: every number the tools print carries its unit, or is a count or an id" {
 	# Keys that are counts, identifiers or dimensionless by nature.
 	local -a unitless=(port ifindex count prog_id netns_ino layers key keys index
-		cpu cache_entries cache_layers unattributed threads sum steered requests
+		cpu queue cache_entries cache_layers unattributed threads sum steered requests
 		pid nodes lo hi ios insns_processed inode inflight id fd fallback errors
 		dropped closed learned_keys cache_used_entries cgroup_id enqueued ran
 		outside switched restored reserved)

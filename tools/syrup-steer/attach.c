@@ -30,6 +30,7 @@ struct attach_opts {
 	const char *cgroup; /* --layer thread */
 	enum fp_xdp_mode xdp_mode;
 	bool have_mode;
+	bool xsk; /* --xsk: the XDP layer's executors are AF_XDP sockets */
 };
 
 /* What attach holds; the one cleanup path undoes what `stage` says. */
@@ -55,7 +56,7 @@ static int prepare(struct attach *a)
 	const struct attach_opts *o = a->o;
 	unsigned int caps = FP_CAP_BPF | FP_CAP_NET_ADMIN;
 
-	if (o->layer == SYRUP_LAYER_SOCKET)
+	if (o->layer == SYRUP_LAYER_SOCKET || o->xsk)
 		caps |= FP_CAP_SYS_PTRACE;
 	if (o->sel.netns)
 		caps |= FP_CAP_SYS_ADMIN;
@@ -93,6 +94,9 @@ static int find_executors(struct attach *a)
 		return fp_error("another XDP program is already attached to %s "
 				"(see 'ip link show %s')",
 				o->iface, o->iface);
+	if (o->xsk)
+		return executors_find_xsks(&a->ex, o->pids, o->nr_pids,
+					   a->ifindex, o->iface);
 	return executors_find_cpus(&a->ex, o->cpus);
 }
 
@@ -108,6 +112,7 @@ static int configure(struct attach *a)
 		.port = o->sel.port,
 		.proto = o->sel.proto,
 		.builtin = (__u8)a->pol.builtin,
+		.xsk = o->xsk,
 	};
 	struct syrup_setting s;
 	char why[256];
@@ -127,7 +132,7 @@ static int configure(struct attach *a)
 		if (syrup_setting_write(&s, params_fd, load_fd))
 			return 1;
 	}
-	return executors_fill_map(&a->ex, &a->pol, o->layer);
+	return executors_fill_map(&a->ex, &a->pol, o->layer, o->xsk);
 }
 
 /* What attach recorded, for status and detach. */
@@ -148,6 +153,7 @@ static void fill_info(const struct attach *a, struct syrup_info *info)
 	info->builtin = (__u8)a->pol.builtin;
 	info->nr_executors = (__u32)a->ex.n;
 	info->xdp_mode = a->used;
+	info->xsk = o->xsk;
 	info->netns_ino = fp_netns_inode();
 	info->attached_at = (__u64)time(NULL);
 }
@@ -163,7 +169,7 @@ static int pin(struct attach *a)
 		return fp_error("cannot create %s: %s", a->dir,
 				fp_strerror(err));
 	a->stage = PINNED;
-	err = pinned_write_policy(a->dir, &a->pol, a->o->layer);
+	err = pinned_write_policy(a->dir, &a->pol, a->o->layer, a->o->xsk);
 	if (!err && a->o->layer == SYRUP_LAYER_XDP) {
 		if (dispatcher_open(&a->disp, a->ifindex, a->o->iface,
 				    a->o->xdp_mode, &a->used))
@@ -291,6 +297,9 @@ static const char doc[] =
 	"    syrup-steer attach -P 9000 --policy ./policy.c -p 4242\n"
 	"    syrup-steer attach -P 9000 --policy hash --layer xdp -I eth0 "
 	"--cpus 0-3\n"
+	"    syrup-steer attach -P 9000 --policy rr --layer xdp -I eth0 --xsk "
+	"-p 4242\n"
+	"                                  # over the AF_XDP sockets of 4242\n"
 	"    syrup-steer attach --layer thread --cgroup app.slice --policy rr "
 	"--cpus 2,3\n"
 	"                                  # the cgroup's threads on CPUs 2, "
@@ -323,6 +332,10 @@ static const struct argp_option options[] = {
 	 0},
 	{"mode", OPT_MODE, "MODE", 0,
 	 "XDP mode: auto (default), native or generic", 0},
+	{"xsk", OPT_XSK, NULL, 0,
+	 "XDP layer: the executors are AF_XDP sockets (those of the -p "
+	 "processes), not CPUs",
+	 0},
 	{"netns", OPT_NETNS, "NAME", 0,
 	 "Act inside network namespace NAME (/run/netns/NAME)", 0},
 	{},
@@ -339,9 +352,9 @@ static bool ends_with(const char *s, const char *tail)
 static void check_thread(struct argp_state *state, const struct attach_opts *o)
 {
 	if (o->sel.have_port || o->sel.have_proto || o->sel.netns || o->iface ||
-	    o->have_mode)
+	    o->have_mode || o->xsk)
 		argp_error(state, "--layer thread takes no --port, --proto, "
-				  "--netns, --interface or --mode");
+				  "--netns, --interface, --mode or --xsk");
 	if (!o->policy)
 		argp_error(state, "--policy is required");
 	if (!o->cgroup == !o->nr_pids)
@@ -375,8 +388,16 @@ static void check_attach(struct argp_state *state, const struct attach_opts *o)
 		argp_error(state, "--interface, --cpus and --mode go with "
 				  "--layer xdp (--cpus also with --layer "
 				  "thread)");
-	if (o->layer == SYRUP_LAYER_XDP && o->nr_pids)
-		argp_error(state, "--pid goes with --layer socket");
+	if (o->xsk && o->layer != SYRUP_LAYER_XDP)
+		argp_error(state, "--xsk goes with --layer xdp");
+	if (o->xsk && o->cpus)
+		argp_error(state, "--xsk and --cpus do not mix (the executors "
+				  "are AF_XDP sockets)");
+	if (o->xsk && !o->nr_pids)
+		argp_error(state, "--xsk needs --pid PID (the process holding "
+				  "the AF_XDP sockets)");
+	if (o->layer == SYRUP_LAYER_XDP && o->nr_pids && !o->xsk)
+		argp_error(state, "--pid goes with --layer socket (or --xsk)");
 	if (!syrup_policy_spec_valid(o->policy))
 		argp_error(state,
 			   "unknown policy '%s': want rr, hash, random, "
@@ -431,6 +452,9 @@ static error_t parse_attach(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_CPUS:
 		o->cpus = arg;
+		return 0;
+	case OPT_XSK:
+		o->xsk = true;
 		return 0;
 	case OPT_MODE:
 		if (fp_xdp_mode_parse(arg, &o->xdp_mode))

@@ -4,6 +4,8 @@
  * from the application (socket layer), or CPUs (XDP layer); and putting
  * the policy on the sockets' group.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,15 +14,21 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <net/if.h>
 
 #include "steer.h"
+#include "syrup-xsk.skel.h"
 
 #ifndef SO_ATTACH_REUSEPORT_EBPF
 #define SO_ATTACH_REUSEPORT_EBPF 52
 #endif
 #ifndef SO_DETACH_REUSEPORT_BPF
 #define SO_DETACH_REUSEPORT_BPF 68
+#endif
+#ifndef AF_XDP
+#define AF_XDP 44
 #endif
 
 static int no_sockets(const struct port_sel *sel, int nr_pids)
@@ -119,6 +127,168 @@ int executors_find_sockets(struct executors *ex, const struct port_sel *sel,
 	return err;
 }
 
+static int cmp_fd_name(const struct dirent **a, const struct dirent **b)
+{
+	return atoi((*a)->d_name) - atoi((*b)->d_name);
+}
+
+/* Takes fd `fd` of `pid` as the next executor if it is an AF_XDP socket. */
+static int add_xsk(struct executors *ex, pid_t pid, int fd, uint64_t inode)
+{
+	struct executor *e = &ex->e[ex->n];
+	socklen_t len = sizeof(int);
+	int domain = 0, sfd = fp_take_fd(pid, fd);
+
+	if (sfd < 0)
+		return fp_error("cannot take socket fd %d of process %d: %s",
+				fd, pid, fp_strerror(sfd));
+	if (getsockopt(sfd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
+	    domain != AF_XDP) {
+		close(sfd);
+		return 0;
+	}
+	if (ex->n == SYRUP_MAX_EXECUTORS) {
+		close(sfd);
+		return fp_error("more than %d AF_XDP sockets in the given "
+				"process(es)",
+				SYRUP_MAX_EXECUTORS);
+	}
+	memset(&e->info, 0, sizeof(e->info));
+	e->fd = sfd;
+	e->info.pid = (__u32)pid;
+	e->info.fd = (__u32)fd;
+	e->info.inode = inode;
+	e->info.cookie = fp_socket_cookie(sfd);
+	e->info.family = AF_XDP;
+	fp_proc_comm(pid, e->info.comm, sizeof(e->info.comm));
+	ex->n++;
+	return 0;
+}
+
+/* Every AF_XDP socket process `pid` holds, in fd order. */
+static int scan_xsks(struct executors *ex, pid_t pid)
+{
+	char dir[64], path[320], link[64];
+	struct dirent **names;
+	int n, err = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	n = scandir(dir, &names, NULL, cmp_fd_name);
+	if (n < 0)
+		return fp_error("cannot read %s: %s (is process %d running?)",
+				dir, fp_strerror(-errno), pid);
+	for (int i = 0; i < n; i++) {
+		unsigned long long inode;
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		len = isdigit((unsigned char)names[i]->d_name[0])
+			      ? readlink(path, link, sizeof(link) - 1)
+			      : -1;
+		if (!err && len > 0) {
+			link[len] = '\0';
+			if (sscanf(link, "socket:[%llu]", &inode) == 1)
+				err = add_xsk(ex, pid, atoi(names[i]->d_name),
+					      inode);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return err;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The interface each AF_XDP socket of `pid` is bound to, from the
+ * task_file iterator (bpf/syrup-xsk.bpf.c), checked against `ifindex`:
+ * one that is not bound there would never see the port's frames. Its
+ * queue goes to info.cpu (conf.cpus), for the program to check. Prints
+ * why not, 1; a kernel without BPF iterators is warned about, 0.
+ */
+static int check_bindings(struct executors *ex, pid_t pid, unsigned int ifindex,
+			  const char *iface)
+{
+	struct syrup_xsk_bpf *skel = syrup_xsk_bpf__open();
+	struct bpf_link *link = NULL;
+	unsigned int fd, bound, queue;
+	unsigned long long ino;
+	char line[128], name[IF_NAMESIZE] = "";
+	FILE *f = NULL;
+	int it, err = 0;
+
+	if (skel)
+		skel->rodata->target_tgid = pid;
+	if (!skel || syrup_xsk_bpf__load(skel) ||
+	    !(link = bpf_program__attach_iter(skel->progs.syrup_xsk_bindings,
+					      NULL)) ||
+	    (it = bpf_iter_create(bpf_link__fd(link))) < 0 ||
+	    !(f = fdopen(it, "r"))) {
+		fp_warn("cannot see which interface the AF_XDP sockets of "
+			"process %d are bound to (needs BPF task_file "
+			"iterators, Linux 5.11+): not checked",
+			pid);
+		goto out;
+	}
+	while (!err && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%u %llu %u %u", &fd, &ino, &bound, &queue) !=
+		    4)
+			continue;
+		for (int i = 0; i < ex->n && !err; i++) {
+			if (ex->e[i].info.pid != (__u32)pid ||
+			    ex->e[i].info.fd != fd)
+				continue;
+			if (!bound)
+				err = fp_error("the AF_XDP socket of process "
+					       "%d (fd %u) is not bound (bind "
+					       "it to a queue of %s first)",
+					       pid, fd, iface);
+			else if (bound == ifindex)
+				ex->e[i].info.cpu = queue;
+			else
+				err = fp_error(
+					"the AF_XDP socket of process "
+					"%d (fd %u) is bound to %s, not "
+					"%s (its frames come from there)",
+					pid, fd,
+					if_indextoname(bound, name)
+						? name
+						: "another interface",
+					iface);
+		}
+	}
+out:
+	if (f)
+		fclose(f);
+	bpf_link__destroy(link);
+	syrup_xsk_bpf__destroy(skel);
+	return err;
+}
+
+int executors_find_xsks(struct executors *ex, const pid_t *pids, int nr_pids,
+			unsigned int ifindex, const char *iface)
+{
+	pid_t sorted[SYRUP_MAX_ARGS];
+
+	memcpy(sorted, pids, (size_t)nr_pids * sizeof(*pids));
+	qsort(sorted, (size_t)nr_pids, sizeof(*sorted), cmp_pid);
+	for (int i = 0; i < nr_pids; i++)
+		if ((!i || sorted[i] != sorted[i - 1]) &&
+		    (scan_xsks(ex, sorted[i]) ||
+		     check_bindings(ex, sorted[i], ifindex, iface)))
+			return 1;
+	if (!ex->n)
+		return fp_error("no AF_XDP socket in the given process(es) "
+				"(is the application running, and bound its "
+				"sockets?)");
+	return 0;
+}
+
 /* The machine's online CPUs, as the kernel lists them. */
 static int online_cpus(int *cpus, int max)
 {
@@ -187,11 +357,37 @@ static int sockarray_put(int socks_fd, __u32 i, int sfd)
 	return err;
 }
 
+/* The AF_XDP sockets into the XSKMAP: the kernel wants bound ones. */
+static int fill_xsks(const struct executors *ex, const struct policy *p)
+{
+	int xsks_fd = policy_map_fd(p, "syrup_xsks");
+
+	if (xsks_fd < 0)
+		return fp_error("policy %s has no syrup_xsks map (build it "
+				"again against this syrup.h)",
+				p->name);
+	for (__u32 i = 0; i < (__u32)ex->n; i++) {
+		const struct executor *e = &ex->e[i];
+		__u32 fd = (__u32)e->fd;
+
+		if (bpf_map_update_elem(xsks_fd, &i, &fd, BPF_ANY))
+			return fp_error("cannot add the AF_XDP socket of "
+					"process %u (fd %u) as executor %u: "
+					"%s",
+					e->info.pid, e->info.fd, i,
+					fp_strerror(-errno));
+	}
+	return 0;
+}
+
 int executors_fill_map(const struct executors *ex, const struct policy *p,
-		       enum syrup_layer layer)
+		       enum syrup_layer layer, bool xsk)
 {
 	int socks_fd = policy_map_fd(p, "syrup_socks");
 	int cpumap_fd = policy_map_fd(p, "syrup_cpumap");
+
+	if (xsk)
+		return fill_xsks(ex, p);
 
 	for (__u32 i = 0; i < (__u32)ex->n; i++) {
 		const struct executor *e = &ex->e[i];

@@ -203,6 +203,10 @@ bool pinned_executor_open(const struct pinned *p, __u32 i)
 {
 	__u64 cookie;
 
+	/* the kernel takes a closed AF_XDP socket out of the map itself */
+	if (p->info.layer == SYRUP_LAYER_XDP && p->info.xsk)
+		return fp_fd_is_socket((pid_t)p->execs[i].pid,
+				       (int)p->execs[i].fd, p->execs[i].inode);
 	if (p->info.layer != SYRUP_LAYER_SOCKET)
 		return true;
 	if (p->socks_fd < 0)
@@ -210,12 +214,22 @@ bool pinned_executor_open(const struct pinned *p, __u32 i)
 	return bpf_map_lookup_elem(p->socks_fd, &i, &cookie) == 0;
 }
 
-int pinned_write_policy(const char *dir, const struct policy *pol,
-			enum syrup_layer layer)
+/* The executor maps of the other layer (and kind) stay unpinned. */
+static bool unused_executor_map(const char *name, enum syrup_layer layer,
+				bool xsk)
 {
-	/* the other layer's executor map stays unpinned */
-	const char *other =
-		layer == SYRUP_LAYER_XDP ? "syrup_socks" : "syrup_cpumap";
+	const char *used = layer != SYRUP_LAYER_XDP ? "syrup_socks"
+			   : xsk		    ? "syrup_xsks"
+						    : "syrup_cpumap";
+
+	return strcmp(name, used) &&
+	       (!strcmp(name, "syrup_socks") || !strcmp(name, "syrup_cpumap") ||
+		!strcmp(name, "syrup_xsks"));
+}
+
+int pinned_write_policy(const char *dir, const struct policy *pol,
+			enum syrup_layer layer, bool xsk)
+{
 	struct bpf_map *m;
 	int err;
 
@@ -224,7 +238,7 @@ int pinned_write_policy(const char *dir, const struct policy *pol,
 		const char *name = bpf_map__name(m);
 
 		if (bpf_map__is_internal(m) || !strcmp(name, "syrup_meta") ||
-		    !strcmp(name, other))
+		    unused_executor_map(name, layer, xsk))
 			continue;
 		if (!strncmp(name, "syrup_", 6))
 			name += 6;

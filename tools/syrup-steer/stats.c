@@ -77,7 +77,7 @@ static void report_json(const struct pinned *p, const struct syrup_stat *d,
 	struct fp_json j;
 
 	double now = fp_wall_time();
-	bool xdp = in->layer == SYRUP_LAYER_XDP;
+	bool xdp = in->layer == SYRUP_LAYER_XDP, cpu = xdp && !in->xsk;
 
 	fp_json_init(&j, stdout);
 	fp_json_object_begin(&j);
@@ -96,9 +96,9 @@ static void report_json(const struct pinned *p, const struct syrup_stat *d,
 	for (__u32 i = 0; i < in->nr_executors; i++) {
 		fp_json_object_begin(&j);
 		fp_json_kv_u64(&j, "index", i);
-		fp_json_kv_u64_or_null(&j, "cpu", xdp, p->execs[i].cpu);
+		fp_json_kv_u64_or_null(&j, "cpu", cpu, p->execs[i].cpu);
 		fp_json_key(&j, "open");
-		if (xdp)
+		if (cpu)
 			fp_json_null(&j);
 		else
 			fp_json_bool(&j, pinned_executor_open(p, i));

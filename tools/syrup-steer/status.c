@@ -64,6 +64,8 @@ static void status_json(const struct pinned *p, __u32 closed,
 {
 	const struct syrup_info *in = &p->info;
 	bool xdp = in->layer == SYRUP_LAYER_XDP;
+	/* CPUs have no pid, fd or socket; sockets (AF_XDP too) have */
+	bool cpu = xdp && !in->xsk;
 
 	fp_json_object_begin(j);
 	fp_json_kv_ts(j, fp_wall_time());
@@ -71,6 +73,10 @@ static void status_json(const struct pinned *p, __u32 closed,
 	fp_json_kv_u64(j, "port", in->port);
 	fp_json_kv_string(j, "layer", layer_name(in->layer));
 	fp_json_kv_string(j, "policy", in->policy);
+	fp_json_kv_string(j, "executor",
+			  !xdp	    ? "socket"
+			  : in->xsk ? "xsk"
+				    : "cpu");
 	fp_json_kv_bool(j, "builtin", in->builtin != SYRUP_USER);
 	/* every key on every line: null where the layer has no such thing */
 	fp_json_kv_string_or_null(j, "iface", xdp ? in->iface : NULL);
@@ -89,13 +95,14 @@ static void status_json(const struct pinned *p, __u32 closed,
 
 		fp_json_object_begin(j);
 		fp_json_kv_u64(j, "index", i);
-		fp_json_kv_u64_or_null(j, "cpu", xdp, e->cpu);
-		fp_json_kv_u64_or_null(j, "pid", !xdp, e->pid);
-		fp_json_kv_u64_or_null(j, "fd", !xdp, e->fd);
-		fp_json_kv_string_or_null(j, "comm", xdp ? NULL : e->comm);
-		fp_json_kv_u64_or_null(j, "inode", !xdp, e->inode);
+		fp_json_kv_u64_or_null(j, "cpu", cpu, e->cpu);
+		fp_json_kv_u64_or_null(j, "pid", !cpu, e->pid);
+		fp_json_kv_u64_or_null(j, "fd", !cpu, e->fd);
+		fp_json_kv_string_or_null(j, "comm", cpu ? NULL : e->comm);
+		fp_json_kv_u64_or_null(j, "inode", !cpu, e->inode);
+		fp_json_kv_u64_or_null(j, "queue", xdp && in->xsk, e->cpu);
 		fp_json_key(j, "open");
-		if (xdp)
+		if (cpu)
 			fp_json_null(j);
 		else
 			fp_json_bool(j, pinned_executor_open(p, i));
@@ -145,8 +152,9 @@ void status_print(const struct pinned *p, const struct follow *f,
 	printf("%s/%u: policy %s, %s layer", proto_name(in->proto), in->port,
 	       in->policy, layer_name(in->layer));
 	if (in->layer == SYRUP_LAYER_XDP)
-		printf(" on %s (%s)", in->iface,
-		       fp_xdp_mode_name(in->xdp_mode));
+		printf(" on %s (%s)%s", in->iface,
+		       fp_xdp_mode_name(in->xdp_mode),
+		       in->xsk ? ", AF_XDP sockets" : "");
 	if (in->netns[0])
 		printf(", netns %s", in->netns);
 	printf(", %u executor%s", in->nr_executors,
@@ -154,10 +162,22 @@ void status_print(const struct pinned *p, const struct follow *f,
 	if (closed)
 		printf(" (%u closed)", closed);
 	printf("\n");
-	if (in->layer == SYRUP_LAYER_XDP) {
+	if (in->layer == SYRUP_LAYER_XDP && !in->xsk) {
 		printf("  %4s %4s\n", "EXEC", "CPU");
 		for (__u32 i = 0; i < in->nr_executors; i++)
 			printf("  %4u %4u\n", i, p->execs[i].cpu);
+		return;
+	}
+	if (in->xsk) {
+		printf("  %4s %8s %5s %5s %-16s %s\n", "EXEC", "PID", "FD",
+		       "QUEUE", "COMM", "SOCKET");
+		for (__u32 i = 0; i < in->nr_executors; i++) {
+			const struct syrup_exec *e = &p->execs[i];
+
+			printf("  %4u %8u %5u %5u %-16s %s\n", i, e->pid, e->fd,
+			       e->cpu, e->comm,
+			       pinned_executor_open(p, i) ? "open" : "closed");
+		}
 		return;
 	}
 	printf("  %4s %8s %5s %-16s %s\n", "EXEC", "PID", "FD", "COMM",

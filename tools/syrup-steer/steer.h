@@ -37,6 +37,7 @@ enum {
 	OPT_POLICY,
 	OPT_CGROUP,
 	OPT_RESCAN,
+	OPT_XSK,
 };
 
 /* ---- main.c: the command line every command shares ----------------- */
@@ -145,11 +146,18 @@ struct executors {
  */
 int executors_find_sockets(struct executors *ex, const struct port_sel *sel,
 			   const pid_t *pids, int nr_pids, bool none_ok);
+/*
+ * The AF_XDP sockets the given processes hold, by pid then fd, each taken
+ * with pidfd_getfd; one not bound to ifindex is refused. Prints why not
+ * and returns 1.
+ */
+int executors_find_xsks(struct executors *ex, const pid_t *pids, int nr_pids,
+			unsigned int ifindex, const char *iface);
 /* --cpus LIST, or every online CPU. Prints why not and returns 1. */
 int executors_find_cpus(struct executors *ex, const char *list);
 /* Executor i's socket (or CPU queue) into the policy's map; prints, 1. */
 int executors_fill_map(const struct executors *ex, const struct policy *p,
-		       enum syrup_layer layer);
+		       enum syrup_layer layer, bool xsk);
 /*
  * SO_ATTACH_REUSEPORT_EBPF on each socket's group; prints why not, 1.
  * *done counts the sockets it went onto, for the undo.
@@ -195,9 +203,12 @@ void pinned_close(struct pinned *p);
 int pinned_open_port(const struct port_sel *sel, struct pinned *p);
 /* Is executor i still there? (a socket can be closed; CPUs stay) */
 bool pinned_executor_open(const struct pinned *p, __u32 i);
-/* Pins the policy's maps (not the other layer's) and its program. */
+/*
+ * Pins the policy's maps (of the executor maps, only the one in use: socks,
+ * cpumap, or xsks with --xsk) and its program.
+ */
 int pinned_write_policy(const char *dir, const struct policy *p,
-			enum syrup_layer layer);
+			enum syrup_layer layer, bool xsk);
 /* Pins `info` and the executors' numbering. 0 or -errno. */
 int pinned_write_info(const char *dir, const struct syrup_info *info,
 		      const struct executors *ex);
